@@ -109,7 +109,7 @@ def pad_to_multiple(x:torch.Tensor, multiple:int=8, mode:str="replicate") -> tup
     ph, pw = (-h) % multiple, (-w) % multiple
     pads = (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2)
     if ph == 0 and pw == 0: return x, pads
-    if mode != "constant" and (ph >= h or pw >= w): mode = "constant"  # reflect/replicate need enough pixels
+    if mode == "reflect" and (ph // 2 + ph % 2 >= h or pw // 2 + pw % 2 >= w): mode = "replicate"  # reflect needs pad < size
     shp = x.shape
     y = F.pad(x.reshape(-1, 1, h, w) if x.ndim != 4 else x, pads, mode=mode)
     return y.reshape(*shp[:-2], h + ph, w + pw), pads

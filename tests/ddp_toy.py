@@ -1,0 +1,26 @@
+"""Run `synthlab.train.train_main` as a script, so torchrun can start it:
+
+    OMP_NUM_THREADS=1 python -m torch.distributed.run --nproc_per_node 2 --master_port 29511 tests/ddp_toy.py toy --out /tmp/toy-ddp
+
+Extra flag (tests only): `--crash-after-steps N` kills every process with `os._exit(3)` right after step N, like a
+crash or `kill -9` would (no cleanup, no final checkpoint).
+"""
+import os, sys, argparse
+import torch
+
+def main(argv):
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--crash-after-steps", type=int, default=None)
+    extra, rest = p.parse_known_args(argv)
+    torch.set_num_threads(1)
+    from synthlab.train import train_main
+    kw = {}
+    if extra.crash_after_steps is not None:
+        def on_step(step, logs):
+            if step >= extra.crash_after_steps:
+                sys.stdout.flush(); sys.stderr.flush(); os._exit(3)
+        kw["on_step"] = on_step
+    return train_main(rest, **kw)
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
