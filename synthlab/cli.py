@@ -97,8 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv:list[str]|None=None) -> int:
     "Entry point of the `synthlab` console script; returns the exit status."
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    if argv[:1] == ["train"]:  # `train` owns all of its arguments, --help included
+        args = argparse.Namespace(command="train", func=_cmd_train, rest=argv[1:])
+    else: args = parser.parse_args(argv)
     if not getattr(args, "func", None): parser.print_help(); return 0
     try: return int(args.func(args) or 0)
     except SynthlabError as e:

@@ -39,3 +39,24 @@ def test_user_error_is_one_line_exit_2(tmp_path):
 def test_unknown_verb_fails():
     r = run("frobnicate")
     assert r.returncode != 0 and "invalid choice" in r.stderr
+
+def test_train_help_is_the_train_loops():
+    r = run("train", "--help")
+    assert r.returncode == 0 and "toy" in r.stdout and "--resume" in r.stdout
+
+def test_train_toy_end_to_end_and_refuses_overwrite(tmp_path):
+    out = tmp_path / "run"
+    r = run("train", "toy", "--epochs", "1", "--out", str(out), "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert (out / "last.pt").exists() and (out / "history.json").exists()
+    import torch
+    ck = torch.load(out / "last.pt", weights_only=True)
+    assert ck["step"] > 0
+    before = (out / "last.pt").read_bytes()
+    r = run("train", "toy", "--epochs", "1", "--out", str(out), "--no-progress")
+    assert r.returncode == 2 and "already holds a checkpoint" in r.stderr and "Traceback" not in r.stderr
+    assert (out / "last.pt").read_bytes() == before
+
+def test_unknown_task_is_clear():
+    r = run("train", "nosuchtask")
+    assert r.returncode == 2 and "toy" in r.stderr and "Traceback" not in r.stderr
