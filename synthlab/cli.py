@@ -39,17 +39,17 @@ def free_port(start:int=8866, host:str="127.0.0.1") -> int:
             except OSError: continue
     raise SynthlabError(f"no free port in {start}..{start + 99}", "pass --port")
 
-def dashboard_command(folder:Path, port:int, ip:str="127.0.0.1") -> list[str]:
-    "The Voila command line that serves `folder`."
+def dashboard_command(folder:Path, port:int, ip:str="127.0.0.1", debug:bool=False) -> list[str]:
+    "The Voila command line that serves `folder` (with `debug`, Python tracebacks are shown in the page)."
     return [sys.executable, "-m", "voila", str(folder), "--no-browser", f"--port={port}", f"--Voila.ip={ip}",
-            "--Voila.port_retries=0"]
+            "--Voila.port_retries=0"] + (["--show_tracebacks=True"] if debug else [])
 
 def _cmd_dashboard(args) -> int:
     folder = find_dashboards(args.path)
     if importlib.util.find_spec("voila") is None:
         raise SynthlabError("Voila is not installed", "pip install 'synthlab[dashboards]'")
     port = args.port or free_port()
-    cmd = dashboard_command(folder, port, args.ip)
+    cmd = dashboard_command(folder, port, args.ip, args.debug)
     url = f"http://{args.ip}:{port}/voila/render/index.ipynb"
     if args.dry_run: print(" ".join(cmd)); print(url); return 0
     print(f"synthlab dashboards: {url}  (all dashboards: http://{args.ip}:{port}/ ; Ctrl-C stops)", flush=True)
@@ -86,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--ip", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     d.add_argument("--path", default=None, help="folder of dashboard notebooks (default: nbs/dashboards)")
     d.add_argument("--dry-run", action="store_true", help="print the Voila command and URL, don't start it")
+    d.add_argument("--debug", action="store_true", help="show Python tracebacks in the dashboards")
     d.set_defaults(func=_cmd_dashboard)
     t = sub.add_parser("train", help="train a registered task with the shared loop (try `synthlab train --help`)", add_help=False)
     t.add_argument("rest", nargs=argparse.REMAINDER)
