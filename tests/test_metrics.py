@@ -499,3 +499,15 @@ def test_plots_smoke():
     ax2 = M.plot_pr(s, y)
     assert any("AP" in t.get_text() for t in ax2.get_legend().get_texts())
     plt.close("all")
+
+
+@pytest.mark.parametrize("sigma", [1.5, 0.8])
+def test_ssim_standard_equals_torchmetrics_float64(sigma):
+    "Our separable float64 Gaussian SSIM is torchmetrics' structural_similarity_index_measure, number for number."
+    from torchmetrics.functional.image import structural_similarity_index_measure as tm_ssim
+    g = torch.Generator().manual_seed(3)
+    a = torch.rand(2, 3, 37, 52, generator=g, dtype=torch.float64)
+    b = (a + 0.1 * torch.randn(a.shape, generator=g, dtype=torch.float64)).clamp(0, 1)
+    win = 2 * int(3.5 * sigma + 0.5) + 1
+    ref = tm_ssim(b, a, gaussian_kernel=True, sigma=sigma, kernel_size=win, data_range=1.0, reduction="none")
+    torch.testing.assert_close(M.ssim(b, a, sigma=sigma, reduction="none"), ref, atol=1e-10, rtol=0)
