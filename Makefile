@@ -38,7 +38,7 @@ test: $(VENV)/.stamp-dev
 
 docs: $(VENV)/.stamp-dev
 	@command -v quarto >/dev/null || { echo "Quarto is not installed: install it from https://quarto.org, then rerun make docs (tests/test_docs.py checks the docs offline)."; exit 1; }
-	cd nbs && ../$(BIN)/nbdev-docs
+	$(BIN)/nbdev-export && $(BIN)/nbdev-docs
 
 export: $(VENV)/.stamp-dev
 	$(BIN)/nbdev-export && $(BIN)/nbdev-clean
