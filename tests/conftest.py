@@ -29,3 +29,13 @@ def shared_reference() -> Path:
     p = SHARED / "reference"
     if not p.exists(): pytest.skip(f"reference fixtures not present at {p}")
     return p
+
+@pytest.fixture(scope="session")
+def fill_weights(shared_reference):
+    "The reference's deterministic weight-fill recipe (`../shared/reference/fill_weights.py`) as a module."
+    import importlib.util
+    p = shared_reference / "fill_weights.py"
+    if not p.exists(): pytest.skip(f"{p} not present")
+    spec = importlib.util.spec_from_file_location("fill_weights", p)
+    mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
+    return mod

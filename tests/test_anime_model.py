@@ -29,14 +29,6 @@ def ref_dir(shared_reference):
     return p
 
 @pytest.fixture(scope="module")
-def fill_weights(shared_reference):
-    p = shared_reference / "fill_weights.py"
-    if not p.exists(): pytest.skip(f"{p} not present")
-    spec = importlib.util.spec_from_file_location("fill_weights", p)
-    mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
-    return mod
-
-@pytest.fixture(scope="module")
 def official_keys(ref_dir):
     "[(key, shape)] of the official state_dict, from state_dict_keys.tsv."
     rows = [l.rstrip("\n").split("\t") for l in (ref_dir / "state_dict_keys.tsv").read_text().splitlines() if l and not l.startswith("#")]

@@ -30,15 +30,6 @@ def ref(shared_reference):
 
 
 @pytest.fixture(scope="module")
-def fill_weights(shared_reference):
-    p = shared_reference / "fill_weights.py"
-    if not p.exists(): pytest.skip(f"{p} not present")
-    spec = importlib.util.spec_from_file_location("fill_weights", p)
-    m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
-    return m
-
-
-@pytest.fixture(scope="module")
 def toy():
     return toy_cartoon(0), toy_cartoon(1)
 
