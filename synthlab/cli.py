@@ -69,7 +69,7 @@ def _cmd_info(args) -> int:
         from synthlab.hub import list_presets
         cards = list_presets()
     except ImportError: cards = []
-    print(f"shipped presets: {', '.join(c['name'] for c in cards) if cards else 'none yet'}")
+    print(f"shipped presets: {', '.join(c.name for c in cards) if cards else 'none yet'}")
     print(f"wing commands: {', '.join(wing_cli_modules()) or 'none yet'}")
     return 0
 

@@ -1,5 +1,5 @@
 "Tests for synthlab.io: image/video/audio round trips, corrupt and truncated files, validation, no-overwrite and atomic writes."
-import os
+import os, random
 from fractions import Fraction
 from pathlib import Path
 import numpy as np
@@ -325,7 +325,7 @@ def test_video_no_overwrite_and_force(grey_video, tmp_path):
     assert video_info(p).n_frames == 3
 
 def test_corrupt_and_truncated_video(grey_video, tmp_path):
-    (tmp_path / "junk.mp4").write_bytes(os.urandom(4096))
+    (tmp_path / "junk.mp4").write_bytes(random.Random(1).randbytes(4096))
     with pytest.raises(FileFormatError, match="junk.mp4"): read_video(tmp_path / "junk.mp4")
     with pytest.raises(FileFormatError): video_info(tmp_path / "junk.mp4")
     cut = _truncate(grey_video, tmp_path / "cut.mp4", 0.6)
@@ -443,7 +443,7 @@ def test_truncated_m4a(tmp_path):
 
 def test_garbage_audio(tmp_path):
     for name in ("g.wav", "g.flac", "g.mp3", "g.m4a"):
-        (tmp_path / name).write_bytes(b"RIFF" + os.urandom(2000))
+        (tmp_path / name).write_bytes(b"RIFF" + random.Random(2).randbytes(2000))
         with pytest.raises(FileFormatError, match=name): read_audio(tmp_path / name)
     (tmp_path / "e.wav").write_bytes(b"")
     with pytest.raises(FileFormatError, match="empty"): read_audio(tmp_path / "e.wav")
