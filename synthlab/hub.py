@@ -445,6 +445,8 @@ def _json_ok(x, what:str):
 def _atomic_write(dst:Path, write:Callable[[Path], None]) -> Path:
     "Write to a temporary file beside `dst` with `write(tmp)`; return the temporary path (caller moves it into place)."
     fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".tmp"); os.close(fd)
+    umask = os.umask(0); os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; shipped weights must be readable like any other file
     try: write(Path(tmp))
     except BaseException: Path(tmp).unlink(missing_ok=True); raise
     return Path(tmp)

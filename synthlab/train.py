@@ -499,9 +499,19 @@ def get_task(name:str) -> Callable[[dict], dict]:
         try: importlib.import_module(mod)
         except ImportError as e: raise InputError(f"cannot import the module of task {name!r}: {e}") from None
         if short in TASKS: return TASKS[short]
+    if name not in TASKS: _import_wing_tasks()
     if name not in TASKS:
         raise InputError(f"unknown training task {name!r}", f"registered tasks: {', '.join(sorted(TASKS)) or 'none'}")
     return TASKS[name]
+
+def _import_wing_tasks():
+    "Import every `synthlab.<wing>.train` module, so the tasks the wings register (e.g. `anime`) are known by name."
+    import pkgutil, synthlab
+    pkg_dir = Path(synthlab.__file__).parent
+    for m in pkgutil.iter_modules([str(pkg_dir)]):
+        if m.ispkg and (pkg_dir / m.name / "train.py").exists():
+            try: importlib.import_module(f"synthlab.{m.name}.train")
+            except ImportError: pass
 
 @register_task("toy")
 def toy_task(overrides:dict) -> dict:

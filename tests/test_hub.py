@@ -424,3 +424,13 @@ def test_card_builder_that_does_not_fit(tmp_path, net):
 def test_errors_are_synthlab_errors(tmp_path):
     (tmp_path / "x.pt").write_bytes(b"\x00" * 10)
     with pytest.raises(SynthlabError): load_checkpoint(tmp_path / "x.pt")
+
+
+def test_saved_files_are_world_readable(tmp_path):
+    "Shipped weights must be readable by every user of an installed package (mkstemp alone would make them 0600)."
+    from synthlab.hub import save_weights, TinyNet
+    old = os.umask(0o022)
+    try: card = save_weights(TinyNet(), "perm-check", "synthlab.hub:TinyNet", folder=tmp_path)
+    finally: os.umask(old)
+    for f in tmp_path.iterdir():
+        if f.suffix in (".pt", ".json"): assert f.stat().st_mode & 0o777 == 0o644, f

@@ -1,0 +1,167 @@
+"Tests of synthlab.anime.train: the `anime` task, the training loop on it (run, resume), and the shipped `anime-small` preset."
+import json
+from pathlib import Path
+import numpy as np
+import pytest
+import torch
+from synthlab.core import InputError, CheckpointError, OverwriteError
+from synthlab import hub
+from synthlab.train import get_task, train_main, History, load_checkpoint
+from synthlab.anime.data import make_triplet
+from synthlab.anime.model import AnimeInterp, AnimeInterpConfig
+from synthlab.anime.train import (TRAIN_SEED_OFFSET, VAL_SEED_OFFSET, TEST_SEED_OFFSET, CelTriplets, GuidedAnimeInterp,
+                                  guided_anime_interp, blend_init_, anime_loss, guide_flows, guide_tensors, heldout_triplets,
+                                  benchmark_metrics, benchmark_table, history_path)
+
+torch.set_num_threads(1)
+
+def _psnr(a, b): return float(-10 * torch.log10(((a.clamp(0, 1) - b) ** 2).mean()))
+
+# ---------------------------------------------------------------- task, data, loss
+
+def test_task_registered_by_name():
+    spec = get_task("anime")({})
+    assert isinstance(spec["model"], GuidedAnimeInterp) and spec["model"].guide == "dis"
+    assert spec["cfg"].batch_size == 4 and spec["cfg"].out_dir == "runs/anime-small"
+    ds = spec["train_ds"]
+    assert ds.seed_offset == TRAIN_SEED_OFFSET and ds.levels == (0, 1, 2)
+    assert spec["val_ds"].seed_offset == VAL_SEED_OFFSET
+    assert get_task("anime")({"guide": "zero", "lr": 1e-4})["model"].guide == "zero"
+
+def test_task_bad_option():
+    with pytest.raises(InputError, match="guide must be one of"): get_task("anime")({"guide": "raft"})
+    with pytest.raises(InputError, match="multiples of 8"): CelTriplets(4, size=(100, 64))
+
+def test_seed_ranges_disjoint():
+    "Training, validation and benchmark seeds never meet (and stay above write_atd12k's seeds < 10^6)."
+    train = range(TRAIN_SEED_OFFSET, TRAIN_SEED_OFFSET + 5_000_000)
+    val = range(VAL_SEED_OFFSET, VAL_SEED_OFFSET + 5_000_000)
+    test = range(TEST_SEED_OFFSET, TEST_SEED_OFFSET + 3_000_000)
+    assert 10 ** 6 <= train.start and train.stop <= val.start and val.stop <= test.start
+
+def test_dataset_deterministic_and_consistent():
+    ds = CelTriplets(6, size=(64, 48), gen_size=(96, 64))
+    a, b = ds[4], ds[4]
+    for k in a: assert torch.equal(a[k], b[k]), k
+    assert [int(ds[i]["level"]) for i in range(3)] == [0, 1, 2]
+    # the exact flow carries visible pixels of frame 1 onto the same colours in frame 3 (known-value check of crops/flips)
+    for i in range(6):
+        it = ds[i]
+        H, W = it["valid13"].shape
+        ys, xs = torch.nonzero(it["valid13"] > 0, as_tuple=True)
+        x3 = (xs + it["flow13"][0, ys, xs]).round().long(); y3 = (ys + it["flow13"][1, ys, xs]).round().long()
+        ok = (x3 >= 0) & (x3 < W) & (y3 >= 0) & (y3 < H)
+        c1, c3 = it["I1"][:, ys[ok], xs[ok]], it["I3"][:, y3[ok], x3[ok]]
+        assert ((c1 - c3).abs().max(0).values < 0.02).float().mean() > 0.8
+
+def test_guides():
+    T = make_triplet(5, (128, 96), level=1)
+    f13, f31 = guide_flows(T.frame1, T.frame3, "dis")
+    assert f13.shape == (96, 128, 2) and f13.dtype == np.float32
+    moving = T.valid13 & (np.hypot(*T.flow13.transpose(2, 0, 1)) > 0.5)   # DIS smears motion into flat background,
+    epe = lambda f: np.hypot(*(f - T.flow13).transpose(2, 0, 1))[moving].mean()   # so judge it where things move
+    assert epe(f13) < 0.5 * epe(np.zeros_like(f13))
+    I = torch.rand(2, 3, 40, 48)
+    z13, z31 = guide_tensors(I, I, "zero")
+    assert z13.shape == (2, 2, 40, 48) and z13.abs().sum() == 0
+    with pytest.raises(InputError): guide_flows(T.frame1, T.frame3, "raft")
+
+def test_blend_init_outputs_average_of_splats():
+    torch.manual_seed(0)
+    m = blend_init_(guided_anime_interp("small", "dis"))
+    I1, I3 = torch.rand(1, 3, 64, 64), torch.rand(1, 3, 64, 64)
+    with torch.no_grad(): o = m(I1, I3)
+    torch.testing.assert_close(o.It, 0.5 * (o.I1t + o.I2t), atol=1e-5, rtol=0)
+    # zero flow head: RFR starts at the guide; with a zero guide the frames are not moved at all
+    m0 = blend_init_(guided_anime_interp("small", "zero"))
+    with torch.no_grad(): o = m0(I1, I3)
+    assert o.F12.abs().max() < 1e-6
+    torch.testing.assert_close(o.It, 0.5 * (I1 + I3), atol=1e-5, rtol=0)
+
+def test_loss_and_gradients():
+    ds = CelTriplets(2, size=(64, 64), gen_size=(96, 96))
+    batch = {k: torch.stack([ds[0][k], ds[1][k]]) for k in ds[0]}
+    torch.manual_seed(0)
+    m = blend_init_(guided_anime_interp("small", "dis"))
+    loss, logs = anime_loss(m, batch, flow_weight=0.01)
+    assert torch.isclose(loss, logs["l1"] + 0.01 * logs["epe"], atol=1e-6)
+    loss.backward()
+    assert all(p.grad is not None for n, p in m.named_parameters() if n.startswith(("synnet", "feat_ext")))
+    assert m.flownet.update_block.flow_head.conv2.weight.grad.abs().sum() > 0   # zero-initialised, still learning
+
+def test_guided_model_uses_its_guide():
+    "Without guide flows the model computes DIS itself: the same output as passing DIS flows explicitly."
+    torch.manual_seed(0)
+    m = guided_anime_interp("small", "dis").eval()
+    T = make_triplet(9, (96, 64), level=1)
+    from synthlab.core import img2tensor
+    I1, I3 = img2tensor([T.frame1, T.frame3]).split(1)
+    g13, g31 = guide_tensors(I1, I3, "dis")
+    with torch.no_grad(): a, b = m(I1, I3).It, m(I1, I3, g13, g31).It
+    torch.testing.assert_close(a, b)
+
+# ---------------------------------------------------------------- training loop: run, checkpoint, resume
+
+def test_train_main_run_and_resume(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train_main(["anime-tiny", "--max-steps", "3", "--out", str(out), "--no-progress"]) == 0
+    ck = load_checkpoint(out / "last.pt")
+    assert ck["step"] == 3 and (out / "task.json").is_file()
+    h = History.load(out / "history.json")
+    assert [r["step"] for r in h if "loss" in r] == [1, 2, 3]
+    assert all(np.isfinite(r["loss"]) for r in h if "loss" in r)
+    # the weights changed, and the tiny run can be loaded as a model
+    from synthlab.anime.train import load_run
+    model, tcfg, hist = load_run(out)
+    assert tcfg.size == (64, 64) and isinstance(model, GuidedAnimeInterp)
+    with pytest.raises(OverwriteError): train_main(["anime-tiny", "--max-steps", "3", "--out", str(out), "--no-progress"])
+    assert train_main(["anime-tiny", "--max-steps", "4", "--out", str(out), "--resume", "--no-progress"]) == 0
+    ck2 = load_checkpoint(out / "last.pt")
+    assert ck2["step"] == 4
+    assert [r["step"] for r in History.load(out / "history.json") if "loss" in r] == [1, 2, 3, 4]
+    assert any(not torch.equal(ck["model"][k], ck2["model"][k]) for k in ck["model"])
+
+# ---------------------------------------------------------------- the shipped preset
+
+@pytest.fixture(scope="module")
+def preset():
+    try: c = hub.card("anime-small")
+    except InputError: pytest.skip("anime-small preset not shipped")
+    return c
+
+def test_preset_card(preset):
+    assert preset.builder == "synthlab.anime.train:guided_anime_interp"
+    assert preset.config["guide"] in ("dis", "sgm", "zero") and preset.config["size"] == "small"
+    assert preset.path.stat().st_size < 5 * 2 ** 20
+    assert hub.file_sha256(preset.path) == preset.sha256
+    assert "synthlab train anime" in preset.command and str(TRAIN_SEED_OFFSET) in preset.data
+    for k in ("synth_easy/ours/psnr", "synth_medium/ours/psnr", "synth_hard/ours/psnr"): assert k in preset.metrics
+    assert len(History.load(history_path("anime-small"))) > 0
+
+def test_preset_loads_strictly_and_beats_averaging(preset):
+    model = hub.load("anime-small")
+    assert isinstance(model, GuidedAnimeInterp) and not model.training and model.guide == preset.config["guide"]
+    # strict: the shipped state_dict has exactly the model's keys
+    sd = torch.load(preset.path, map_location="cpu", weights_only=True)
+    assert set(sd) == set(model.state_dict())
+    # quality measured here, on held-out synthetic triplets (benchmark seeds, never trained on)
+    from synthlab.core import img2tensor
+    ours, avg = [], []
+    for lv in (0, 1, 2):
+        for T in heldout_triplets(lv, 2, (192, 128)):
+            I1, I2, I3 = img2tensor(list(T.frames)).split(1)
+            with torch.no_grad(): est = model(I1, I3).It
+            ours.append(_psnr(est, I2)); avg.append(_psnr((I1 + I3) / 2, I2))
+    assert np.mean(ours) > np.mean(avg) + 1.0, (ours, avg)
+
+def test_preset_sha_mismatch_refused(preset, tmp_path):
+    import shutil
+    shutil.copy(preset.path, tmp_path / preset.file)
+    shutil.copy(preset.path.with_suffix(".json"), tmp_path / "anime-small.json")
+    with open(tmp_path / preset.file, "r+b") as f: f.seek(-8, 2); f.write(b"\0" * 8)
+    with pytest.raises(CheckpointError, match="sha256"): hub.load("anime-small", folder=tmp_path)
+
+def test_benchmark_table():
+    m = {"aot/averaging/psnr": 31.9, "aot/averaging/ssim": 0.95, "aot/DIS/psnr": 32.4, "aot/DIS/ssim": 0.96}
+    t = benchmark_table(m)
+    assert "| aot | 31.90 / 0.950 | 32.40 / 0.960 |" in t
