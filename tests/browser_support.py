@@ -117,3 +117,12 @@ def assert_no_python_error(page, status_selector: str, page_errors: list, extra=
 
 def assert_log_clean(log: Path):
     assert "Traceback" not in log.read_text(), f"the kernel logged a traceback:\n{log.read_text()[-4000:]}"
+
+def nudge_slider(page, css: str, presses: int):
+    "Move an ipywidgets slider with the keyboard, as a user without a mouse would; returns (handle, old, new value)."
+    handle = page.locator(f"{css} .noUi-handle")
+    v0 = float(handle.get_attribute("aria-valuenow"))
+    handle.focus()
+    for _ in range(presses): handle.press("ArrowRight")
+    page.wait_for_function("([el, v]) => parseFloat(el.getAttribute('aria-valuenow')) > v", arg=[handle.element_handle(), v0])
+    return handle, v0, float(handle.get_attribute("aria-valuenow"))

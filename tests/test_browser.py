@@ -4,7 +4,7 @@ anywhere. The server and the offline page come from tests/browser_support.py.
 """
 import re, time
 import pytest
-from browser_support import ARTIFACTS, LOCAL, PNG_MAGIC, dashboards, offline_page, png_bytes, assert_no_python_error, assert_log_clean
+from browser_support import ARTIFACTS, LOCAL, PNG_MAGIC, dashboards, offline_page, png_bytes, nudge_slider, assert_no_python_error, assert_log_clean
 from urllib.parse import urlparse
 
 pytestmark = pytest.mark.browser
@@ -29,13 +29,7 @@ def test_index_dashboard_flow_playground(dashboards, tmp_path):
             assert page.get_by_text(word).first.is_visible(), f"{word!r} is not on the dashboard"
         assert page.locator("a[href='anime.ipynb']").count() == 1, "the anime card does not link its dashboard"
 
-        # move the slider with the keyboard, the way a user without a mouse would
-        handle = page.locator(".sl-amount .noUi-handle")
-        v0 = float(handle.get_attribute("aria-valuenow"))
-        handle.focus()
-        for _ in range(5): handle.press("ArrowRight")
-        page.wait_for_function("([el, v]) => parseFloat(el.getAttribute('aria-valuenow')) > v", arg=[handle.element_handle(), v0])
-        v1 = float(handle.get_attribute("aria-valuenow"))
+        handle, v0, v1 = nudge_slider(page, ".sl-amount", 5)
         # the kernel redraws once per key press: wait for the numbers of the final value (the stats name the setting)
         _wait_setting(page, f"rotate {v1:g}")
         assert img.get_attribute("src") != src0

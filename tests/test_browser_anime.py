@@ -4,7 +4,7 @@ The server and the offline page come from tests/browser_support.py (screenshots 
 """
 import time
 import pytest
-from browser_support import ARTIFACTS, PNG_MAGIC, ROOT, dashboards, offline_page, png_bytes, assert_no_python_error, assert_log_clean
+from browser_support import ARTIFACTS, PNG_MAGIC, ROOT, dashboards, offline_page, png_bytes, nudge_slider, assert_no_python_error, assert_log_clean
 
 pytestmark = pytest.mark.browser
 
@@ -30,13 +30,7 @@ def test_anime_dashboard_t_slider(dashboards, tmp_path):
             assert page.get_by_text(word).first.is_visible(), f"{word!r} is not on the dashboard"
         assert "PSNR vs truth" in page.locator(".sl-anime-stats").inner_text()
 
-        # move the t-slider with the keyboard, as a user without a mouse would
-        handle = page.locator(".sl-anime-t .noUi-handle")
-        v0 = float(handle.get_attribute("aria-valuenow"))
-        handle.focus()
-        for _ in range(4): handle.press("ArrowRight")
-        page.wait_for_function("([el, v]) => parseFloat(el.getAttribute('aria-valuenow')) > v", arg=[handle.element_handle(), v0])
-        v1 = float(handle.get_attribute("aria-valuenow"))
+        handle, v0, v1 = nudge_slider(page, ".sl-anime-t", 4)
         assert v1 > v0
         _wait_setting_t(page, v1)                     # the kernel redraws per key press: wait for the final value
         assert img.get_attribute("src") != src0
