@@ -89,21 +89,12 @@ class BasicEncoder(nn.Module):
 # %% ../../nbs/12_anime.rfr.ipynb #c015
 class CorrPyramid:
     "All-pairs correlation of `fmap1`, `fmap2` `(B,D,h,w)` / √D with `levels` average-pooled levels; `lookup(coords)` samples windows."
-    def __init__(self, fmap1:torch.Tensor, fmap2:torch.Tensor, levels:int=4, radius:int=4, swapped:bool=False):
+    def __init__(self, fmap1:torch.Tensor, fmap2:torch.Tensor, levels:int=4, radius:int=4):
         b, d, h, w = fmap1.shape
         n = b * h * w
         self.levels, self.radius, self.shape = levels, radius, (b, h, w)
         scale = torch.sqrt(torch.tensor(d, dtype=fmap1.dtype))         # 16 for D = 256: scaling first is exact
-        f1, f2 = (fmap1 / scale).reshape(b, d, h * w).transpose(1, 2), fmap2.reshape(b, d, h * w)
-        if swapped:   # fmap2 = fmap1 with its two halves swapped (both flow directions): C21 is C12 transposed
-            m = b // 2
-            if f1.requires_grad or f2.requires_grad:   # autograd cannot write into a preallocated volume
-                c12 = torch.bmm(f1[:m], f2[:m]); corr = torch.cat([c12, c12.transpose(1, 2)])
-            else:
-                corr = f1.new_empty(b, h * w, h * w)
-                torch.bmm(f1[:m], f2[:m], out=corr[:m])
-                corr[m:] = corr[:m].transpose(1, 2)
-        else: corr = torch.bmm(f1, f2)
+        corr = torch.bmm((fmap1 / scale).reshape(b, d, h * w).transpose(1, 2), fmap2.reshape(b, d, h * w))
         self.pyramid = [corr.reshape(n, 1, h, w)]                          # one h x w image per pixel of frame 1
         for _ in range(levels - 1): self.pyramid.append(F.avg_pool2d(self.pyramid[-1], 2, stride=2))
         kw = dict(device=fmap1.device)
@@ -277,14 +268,13 @@ class RFR(nn.Module):
         f = torch.cat([flow8[:, :1] / (1.0 * w8) * W, flow8[:, 1:] / (1.0 * h8) * H], 1)
         return f if (h8, w8) == (H, W) else F.interpolate(f, size=(H, W), mode='bilinear')
 
-    def refine(self, fmap1, fmap2, context, flow_init, iters:int|None=None, keep_all:bool=False,
-               swapped:bool=False) -> list[torch.Tensor]:
+    def refine(self, fmap1, fmap2, context, flow_init, iters:int|None=None, keep_all:bool=False) -> list[torch.Tensor]:
         "Steps 2–4 on encoded features: returns the 8× upsampled flow of the last iteration (of every one with `keep_all`)."
         cfg = self.cfg
         net, inp = torch.split(context, [cfg.hidden_dim, cfg.context_dim], 1)
         net, inp = torch.tanh(net), torch.relu(inp)
         ctx_terms = self.update_block.gru.context_terms(inp)
-        corr = CorrPyramid(fmap1, fmap2, cfg.corr_levels, cfg.corr_radius, swapped)
+        corr = CorrPyramid(fmap1, fmap2, cfg.corr_levels, cfg.corr_radius)
         b, _, h, w = fmap1.shape
         coords0 = coords_grid(b, h, w, dtype=fmap1.dtype, device=fmap1.device)
         coords1 = coords0 + flow_init                           # quirk 1: the init flow is added here ...
@@ -325,7 +315,7 @@ class RFR(nn.Module):
         finit = torch.cat([self._init(flow12, image1, h8, w8), self._init(flow21, image1, h8, w8)])
         fa = self.fnet(self._resize8(torch.cat([image1, image2]), h8, w8))   # [f1; f2]
         fb = torch.cat(fa.split(b)[::-1])                                      # [f2; f1]
-        flows = [self._finish(f, H, W, h8, w8) for f in self.refine(fa, fb, fa, finit, iters, keep_all, swapped=True)]
+        flows = [self._finish(f, H, W, h8, w8) for f in self.refine(fa, fb, fa, finit, iters, keep_all)]
         outs = []
         for k in range(2):
             sl = slice(k * b, (k + 1) * b)

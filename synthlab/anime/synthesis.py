@@ -74,19 +74,20 @@ class GridNet(nn.Module):
 
     def forward(self, x0, x1, x2, x3):
         x0, x1, x2, x3 = (x.contiguous(memory_format=torch.channels_last) for x in (x0, x1, x2, x3))  # faster CPU convs
+        # every block ends in a convolution, whose output autograd does not keep: adding into it in place is safe
         # column 0: inputs enter, and flow down
-        X00 = self.residual_model_head(x0) + self.residual_model_head1(x1)
-        X10 = self.downsample_model_10(X00) + self.residual_model_head2(x2)
-        X20 = self.downsample_model_20(X10) + self.residual_model_head3(x3)
+        X00 = self.residual_model_head(x0).add_(self.residual_model_head1(x1))
+        X10 = self.downsample_model_10(X00).add_(self.residual_model_head2(x2))
+        X20 = self.downsample_model_20(X10).add_(self.residual_model_head3(x3))
         # column 1: along the rows, and down
-        X01 = self.residual_model_01(X00) + X00
-        X11 = (self.residual_model_11(X10) + X10) + self.downsample_model_11(X01)
-        X21 = (self.residual_model_21(X20) + X20) + self.downsample_model_21(X11)
+        X01 = self.residual_model_01(X00).add_(X00)
+        X11 = self.residual_model_11(X10).add_(X10).add_(self.downsample_model_11(X01))
+        X21 = self.residual_model_21(X20).add_(X20).add_(self.downsample_model_21(X11))
         # columns 4 and 5: along the rows, and up
-        X24 = self.residual_model_24(X21) + X21
-        X25 = self.residual_model_25(X24) + X24
-        X14 = self.upsample_model_14(X24) + (self.residual_model_14(X11) + X11)
-        X04 = self.upsample_model_04(X14) + (self.residual_model_04(X01) + X01)
-        X15 = self.upsample_model_15(X25) + (self.residual_model_15(X14) + X14)
-        X05 = self.upsample_model_05(X15) + (self.residual_model_05(X04) + X04)
+        X24 = self.residual_model_24(X21).add_(X21)
+        X25 = self.residual_model_25(X24).add_(X24)
+        X14 = self.upsample_model_14(X24).add_(self.residual_model_14(X11).add_(X11))
+        X04 = self.upsample_model_04(X14).add_(self.residual_model_04(X01).add_(X01))
+        X15 = self.upsample_model_15(X25).add_(self.residual_model_15(X14).add_(X14))
+        X05 = self.upsample_model_05(X15).add_(self.residual_model_05(X04).add_(X04))
         return self.residual_model_tail(X05).contiguous()
