@@ -36,10 +36,8 @@ def guide_flows(I1:torch.Tensor, I3:torch.Tensor, guide:str="sgm", **sgm_kwargs)
     _check_choice(guide, GUIDES, "guide")
     check_pair(I1, I3)
     if guide == "zero": return None, None
-    if guide == "dis": return dis_flow(I1, I3), dis_flow(I3, I1)
-    from synthlab.anime.sgm import sgm_flows
-    pairs = [sgm_flows(tensor2img(I1[b]), tensor2img(I3[b]), **sgm_kwargs).tensors() for b in range(I1.shape[0])]
-    return tuple(torch.cat([p[k] for p in pairs]).to(I1.device) for k in (0, 1))
+    from synthlab.anime.train import guide_tensors  # the one guide-flow implementation (training uses it too)
+    return guide_tensors(I1, I3, guide, **sgm_kwargs)
 
 class AnimeInterpolator(Interpolator):
     "AnimeInterp as an `Interpolator` that computes its guide flows (`'sgm'`, `'dis'` or `'zero'`) when none are given."

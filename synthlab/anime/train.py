@@ -39,7 +39,7 @@ def check_guide(guide:str) -> str:
     if guide not in GUIDES: raise InputError(f"guide must be one of {GUIDES}; got {guide!r}")
     return guide
 
-def guide_flows(frame1:np.ndarray, frame3:np.ndarray, guide:str="dis") -> tuple[np.ndarray, np.ndarray]:
+def guide_flows(frame1:np.ndarray, frame3:np.ndarray, guide:str="dis", **sgm_kwargs) -> tuple[np.ndarray, np.ndarray]:
     "Guidance flows `(flow13, flow31)`, float32 `(H, W, 2)`, between two uint8 `(H, W, 3)` frames."
     check_guide(guide)
     a, b = np.asarray(frame1), np.asarray(frame3)
@@ -49,16 +49,16 @@ def guide_flows(frame1:np.ndarray, frame3:np.ndarray, guide:str="dis") -> tuple[
         return z, z.copy()
     if guide == "dis": return dis_flow(a, b), dis_flow(b, a)
     from synthlab.anime.sgm import sgm_flows
-    r = sgm_flows(a, b)
+    r = sgm_flows(a, b, **sgm_kwargs)
     return (np.ascontiguousarray(r.flow13.transpose(1, 2, 0), dtype=np.float32),
             np.ascontiguousarray(r.flow31.transpose(1, 2, 0), dtype=np.float32))
 
-def guide_tensors(I1:torch.Tensor, I3:torch.Tensor, guide:str="dis") -> tuple[torch.Tensor, torch.Tensor]:
+def guide_tensors(I1:torch.Tensor, I3:torch.Tensor, guide:str="dis", **sgm_kwargs) -> tuple[torch.Tensor, torch.Tensor]:
     "Guidance flows `(B, 2, H, W)` for float frame batches `(B, 3, H, W)` in [0, 1]."
     check_guide(guide)
     if guide == "zero": return I1.new_zeros(I1.shape[0], 2, *I1.shape[-2:]), I1.new_zeros(I1.shape[0], 2, *I1.shape[-2:])
     if guide == "dis": return dis_flow(I1, I3), dis_flow(I3, I1)
-    pairs = [guide_flows(tensor2img(I1[b:b + 1]), tensor2img(I3[b:b + 1]), guide) for b in range(I1.shape[0])]
+    pairs = [guide_flows(tensor2img(I1[b:b + 1]), tensor2img(I3[b:b + 1]), guide, **sgm_kwargs) for b in range(I1.shape[0])]
     st = lambda k: torch.from_numpy(np.stack([p[k] for p in pairs])).permute(0, 3, 1, 2).contiguous().to(I1)
     return st(0), st(1)
 
