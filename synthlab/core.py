@@ -82,10 +82,10 @@ def img2tensor(img, device=None) -> torch.Tensor:
         raise ShapeError(f"images have mismatched sizes {[a.shape[:2] for a in arrs]}", "resize or crop them to one size")
     out = []
     for a in arrs:
-        if a.dtype == np.uint8: t = torch.from_numpy(np.ascontiguousarray(a)).float() / 255.
+        if a.dtype == np.uint8: t = torch.from_numpy(np.require(a, requirements=['C', 'W'])).float() / 255.  # copies read-only arrays
         elif np.issubdtype(a.dtype, np.floating):
             if a.min() < 0 or a.max() > 1: raise InputError(f"float image values must lie in [0, 1]; got [{a.min():.3g}, {a.max():.3g}]")
-            t = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
+            t = torch.from_numpy(np.require(a, np.float32, ['C', 'W']))
         else: raise InputError(f"image dtype must be uint8 or float; got {a.dtype}")
         out.append(t.permute(2, 0, 1))
     return torch.stack(out).to(device or "cpu")
