@@ -38,6 +38,7 @@ class TrainConfig:
     weight_decay:float=0.0      # L2 (adam, sgd) or decoupled (adamw) weight decay
     optimizer:str="adam"        # 'adam', 'adamw' or 'sgd'
     momentum:float=0.0          # momentum for 'sgd'
+    betas:tuple=(0.9, 0.999)    # Adam/AdamW betas (GANs often use (0, 0.9) or (0.5, 0.999))
     grad_clip:float|None=None   # clip the global gradient norm to this value (None: off)
     lr_schedule:str="constant"  # 'constant' or 'cosine' (decay to 0 at the last step)
     warmup_steps:int=0          # linear warm-up steps before the schedule
@@ -230,13 +231,34 @@ class History:
         return fig
 
 # %% ../nbs/03_train.ipynb #c035
-_TRAJECTORY_KEYS = ("batch_size", "lr", "weight_decay", "optimizer", "momentum", "grad_clip", "lr_schedule", "warmup_steps", "seed")
+_TRAJECTORY_KEYS = ("batch_size", "lr", "weight_decay", "optimizer", "momentum", "betas", "grad_clip", "lr_schedule", "warmup_steps", "seed")
+_DEFAULTS = {"betas": (0.9, 0.999)}   # keys added later: older checkpoints lack them
+
+def _same(a, b) -> bool:
+    norm = lambda v: tuple(float(x) for x in v) if isinstance(v, (list, tuple)) else v
+    return norm(a) == norm(b)
 _CKPT_FORMAT = "synthlab.train/1"
 
-def _make_optimizer(params, cfg:TrainConfig) -> torch.optim.Optimizer:
-    if cfg.optimizer == "adam": return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    if cfg.optimizer == "adamw": return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+def _param_groups(model:nn.Module) -> list[dict]:
+    "One group of every trainable parameter, or the model's own `param_groups()` (dicts with `params` and an `lr_mult`)."
+    if not callable(getattr(model, "param_groups", None)):
+        return [{"params": [p for p in model.parameters() if p.requires_grad], "lr_mult": 1.0}]
+    groups, seen = [], set()
+    for g in model.param_groups():
+        ps = [p for p in g["params"] if p.requires_grad]
+        if any(id(p) in seen for p in ps): raise InputError(f"{type(model).__name__}.param_groups() lists a parameter twice")
+        seen.update(id(p) for p in ps)
+        groups.append({**g, "params": ps, "lr_mult": float(g.get("lr_mult", 1.0))})
+    left = [n for n, p in model.named_parameters() if p.requires_grad and id(p) not in seen]
+    if left: raise InputError(f"{type(model).__name__}.param_groups() leaves out trainable parameters: {left[:5]}")
+    return groups
+
+def _make_optimizer(groups:list[dict], cfg:TrainConfig) -> torch.optim.Optimizer:
+    groups = [{**g, "lr": cfg.lr * g.get("lr_mult", 1.0)} for g in groups]
+    betas = tuple(float(b) for b in cfg.betas)
+    if cfg.optimizer == "adam": return torch.optim.Adam(groups, lr=cfg.lr, betas=betas, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adamw": return torch.optim.AdamW(groups, lr=cfg.lr, betas=betas, weight_decay=cfg.weight_decay)
+    return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
 
 def _lr_at(step:int, total:int, cfg:TrainConfig) -> float:
     "Learning rate for optimizer step `step` (0-based) of `total`: linear warm-up, then constant or cosine."
@@ -282,7 +304,8 @@ def _check_resume(ck:dict, path:Path, cfg:TrainConfig, model:nn.Module):
         raise CheckpointError(f"{path} is not a synthlab training checkpoint (format {ck.get('format')!r})",
                               "resume only from out_dir/last.pt written by synthlab.train.fit")
     old = ck.get("config", {})
-    diff = [f"{k}: checkpoint {old.get(k)!r}, now {getattr(cfg, k)!r}" for k in _TRAJECTORY_KEYS if old.get(k) != getattr(cfg, k)]
+    diff = [f"{k}: checkpoint {old.get(k, _DEFAULTS.get(k))!r}, now {getattr(cfg, k)!r}" for k in _TRAJECTORY_KEYS
+            if not _same(old.get(k, _DEFAULTS.get(k)), getattr(cfg, k))]
     if diff: raise CheckpointError(f"cannot resume {path}: the run was made with other settings ({'; '.join(diff)})",
                                    "use the checkpoint's settings, or another out_dir / force=True to start afresh")
     mine = {k: tuple(v.shape) for k, v in model.state_dict().items()}
@@ -349,9 +372,10 @@ def _fit(model, train_ds, loss_fn, cfg, val_ds, metrics_fn, collate_fn, on_step,
     else: device = get_device(cfg.device)
     was_training = model.training
     model.to(device).train()
-    params = [p for p in model.parameters() if p.requires_grad]
+    groups = _param_groups(model)
+    params = [p for g in groups for p in g["params"]]
     if not params: raise InputError(f"{type(model).__name__} has no trainable parameters")
-    opt = _make_optimizer(params, cfg)
+    opt = _make_optimizer(groups, cfg)
     per_rank, steps_per_epoch = cfg.batch_size // world, len(train_ds) // cfg.batch_size
     total = steps_per_epoch * cfg.epochs
     if cfg.max_steps is not None: total = min(total, cfg.max_steps)
@@ -449,7 +473,7 @@ def _fit(model, train_ds, loss_fn, cfg, val_ds, metrics_fn, collate_fn, on_step,
                                  "lower lr, set grad_clip, or look for NaN/inf in the data")
             if cfg.grad_clip: torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
             if cfg.lr_schedule != "constant" or cfg.warmup_steps:
-                for g in opt.param_groups: g["lr"] = _lr_at(step, total, cfg)
+                for g in opt.param_groups: g["lr"] = _lr_at(step, total, cfg) * g.get("lr_mult", 1.0)
             opt.step()
             step, in_epoch = step + 1, in_epoch + 1
             for k, v in zip(keys, vals): acc["sums"][k] = acc["sums"].get(k, 0.0) + v
@@ -482,7 +506,7 @@ def toy_loss(model:nn.Module, batch) -> tuple[torch.Tensor, dict]:
     pred = model(x)
     return F.mse_loss(pred, y), {"mae": (pred - y).abs().mean()}
 
-# %% ../nbs/03_train.ipynb #c050
+# %% ../nbs/03_train.ipynb #c052
 TASKS: dict[str, Callable[[dict], dict]] = {}
 
 def register_task(name:str):
@@ -525,7 +549,7 @@ def toy_task(overrides:dict) -> dict:
         print(f"toy: learned w = {[round(v, 3) for v in w.tolist()]}, true w = {[round(v, 3) for v in TOY_WEIGHTS.tolist()]}")
     return dict(model=model, train_ds=toy_data(256, seed=0), val_ds=toy_data(64, seed=1), loss_fn=toy_loss, cfg=cfg, on_end=on_end)
 
-# %% ../nbs/03_train.ipynb #c055
+# %% ../nbs/03_train.ipynb #c057
 def _train_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="synthlab train", description="Train a registered task with synthlab's loop "
                                 "(single process, or under `torchrun --nproc_per_node N --no-python synthlab train ...`).")
