@@ -1,0 +1,79 @@
+"""Training PC-AVS (synthlab.talk.train): gradient routing of the GAN step, the re-rendered pose source, the
+registered tasks through the one loop (run, resume, ship as a preset)."""
+import json
+import numpy as np
+import pytest
+import torch
+
+from synthlab.core import InputError, OverwriteError
+from synthlab.talk.losses import discriminator_losses, generator_losses
+from synthlab.talk.model import build_pcavs
+from synthlab.talk.train import RECIPES, TalkGAN, TalkTaskConfig, frozen, load_run, ship, talk_items, talk_loss
+from synthlab.train import train_main
+
+torch.set_num_threads(1)
+TINY = TalkTaskConfig(n_identities=2, clips_per_identity=2, n_frames=4, val_identities=1)
+
+
+@pytest.fixture(scope="module")
+def batch():
+    ds = talk_items("train", TINY)
+    return torch.utils.data.default_collate([ds[i] for i in range(4)])
+
+def test_items_pose_source_is_a_rerender_with_the_same_pose(batch):
+    ds = talk_items("train", TINY)
+    it = ds[3]
+    assert it["pose_source"].shape == it["target"].shape == (3, 128, 128)
+    assert (it["pose_source"] - it["target_aug"]).abs().mean() > 0.01
+    off = talk_items("train", TalkTaskConfig(**{**TINY.__dict__, "pose_source": "target"}))
+    assert torch.equal(off[3]["pose_source"], off[3]["target_aug"])       # the official recipe: augmented target
+
+def test_recipes():
+    assert RECIPES["official"]["contrastive"] == 100 and RECIPES["official"]["gan"] == 1
+    assert not TalkTaskConfig().uses_D and TalkTaskConfig(recipe="official").uses_D
+    with pytest.raises(InputError, match="recipe"): TalkTaskConfig(recipe="magic")
+    with pytest.raises(InputError, match="pose_source"): TalkTaskConfig(pose_source="mirror")
+
+def test_generator_terms_leave_D_alone_and_D_term_leaves_G_alone(batch):
+    torch.manual_seed(0)
+    gan = TalkGAN(build_pcavs("small"))
+    m = gan.model
+    fake = m(batch["identity"], batch["mel"], batch["pose_source"]).image
+    with frozen(gan.D): generator_losses(gan.D, fake, batch["target"])["loss"].backward(retain_graph=True)
+    assert all(p.grad is None for p in gan.D.parameters())
+    assert all(p.requires_grad for p in gan.D.parameters())             # restored after the block
+    assert m.netG.conv1.conv.weight.grad is not None
+    m.zero_grad(set_to_none=True)
+    discriminator_losses(gan.D, fake, batch["target"])["loss"].backward()
+    assert all(p.grad is None for p in m.parameters())
+
+def test_talk_loss_official_recipe_trains_everything(batch):
+    torch.manual_seed(0)
+    gan = TalkGAN(build_pcavs("small"))
+    loss, logs = talk_loss(gan, batch, RECIPES["official"])
+    loss.backward()
+    assert np.isfinite(loss.item()) and {"g_gan", "g_feat", "g_sync_v2a", "g_sync_a2v", "d_real", "d_fake", "l1"} <= set(logs)
+    assert all(p.grad is not None for p in gan.D.parameters())
+    assert gan.model.netE.to_mouth[0].weight.grad is not None                # the contrastive term reaches E's speech head
+
+def test_recon_recipe_needs_no_discriminator(batch):
+    gan = TalkGAN(build_pcavs("small"), use_D=False)
+    loss, logs = talk_loss(gan, batch, RECIPES["recon"])
+    assert "g_gan" not in logs and "l1" in logs
+    # recon loss = 10·L1 + sync terms at weight 1
+    assert loss.item() == pytest.approx(10 * logs["l1"] + logs["g_sync_v2a"] + logs["g_sync_a2v"] + logs["g_crossmodal"], rel=1e-4)
+    with pytest.raises(InputError, match="discriminator"): talk_loss(gan, batch, RECIPES["official"])
+
+def test_tiny_run_resumes_and_ships(tmp_path):
+    out = tmp_path / "run"
+    assert train_main(["talk-tiny", "--out", str(out), "--no-progress"]) == 0
+    assert (out / "last.pt").exists() and json.loads((out / "task.json").read_text())["recipe"] == "official"
+    assert train_main(["talk-tiny", "--out", str(out), "--no-progress", "--max-steps", "3", "--resume"]) == 0
+    model, tcfg, hist = load_run(out)
+    assert hist.records[-1]["step"] == 3
+    card = ship(out, name="talk-test", folder=tmp_path / "w", command="synthlab train talk-tiny")
+    from synthlab.hub import load
+    loaded = load("talk-test", folder=tmp_path / "w")
+    for (k, a), b in zip(model.state_dict().items(), loaded.state_dict().values()): assert torch.equal(a, b), k
+    assert "TRAIN identities" in card.data
+    with pytest.raises(OverwriteError): ship(out, name="talk-test", folder=tmp_path / "w")
