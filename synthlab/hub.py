@@ -452,7 +452,7 @@ def _atomic_write(dst:Path, write:Callable[[Path], None]) -> Path:
     return Path(tmp)
 
 def save_weights(model:nn.Module, name:str, builder:str|Callable, config:dict|None=None, data:str="", command:str="",
-                 metrics:dict|None=None, folder=None, force:bool=False) -> WeightCard:
+                 metrics:dict|None=None, folder=None, force:bool=False, half:bool=False) -> WeightCard:
     "Save `model`'s weights as preset `name` (`<name>.pt` + `<name>.json` card) in `folder`; returns the card."
     if not isinstance(model, nn.Module): raise InputError(f"model must be an nn.Module, got {type(model).__name__}")
     if not isinstance(name, str) or not _NAME_RE.match(name):
@@ -463,7 +463,8 @@ def save_weights(model:nn.Module, name:str, builder:str|Callable, config:dict|No
     sd = {}
     for k, v in model.state_dict().items():
         if not torch.is_tensor(v): raise InputError(f"state_dict entry {k!r} is a {type(v).__name__}; only tensors can be saved")
-        sd[k] = v.detach().cpu().contiguous().clone()
+        v = v.detach().cpu().contiguous().clone()
+        sd[k] = v.half() if half and v.dtype == torch.float32 else v    # half: float16 file, loaded back into float32
     try: fresh = resolve_builder(spec)(**config)
     except SynthlabError: raise
     except Exception as e: raise InputError(f"{spec}(**{config!r}) failed: {_first_line(e)}", "check builder and config") from None

@@ -187,17 +187,17 @@ def load_run(run_dir) -> tuple[PCAVS, TalkTaskConfig, History]:
     tj = run / "task.json"
     tcfg = TalkTaskConfig(**{k: v for k, v in json.loads(tj.read_text()).items() if k in {f.name for f in fields(TalkTaskConfig)}}) \
         if tj.exists() else TalkTaskConfig()
-    gan = TalkGAN(build_pcavs(tcfg.model), d_lr_mult=tcfg.d_lr_mult, use_D=tcfg.uses_D)
+    model = build_pcavs(tcfg.model)
     ck = load_checkpoint(run / "last.pt")
-    gan.load_state_dict(ck["model"])
-    return gan.model.eval(), tcfg, History(ck.get("history", []))
+    model.load_state_dict({k[len("model."):]: v for k, v in ck["model"].items() if k.startswith("model.")})   # strict; D is dropped
+    return model.eval(), tcfg, History(ck.get("history", []))
 
 def history_path(name:str="talk-small", folder=None) -> Path:
     from synthlab.hub import search_dirs
     return Path(folder or search_dirs()[0]) / "history" / f"{name}.json"
 
 def ship(run_dir, name:str="talk-small", metrics:dict|None=None, command:str="", folder=None, force:bool=False, every:int=4):
-    "Save run `run_dir` as preset `name` (PCAVS weights + card via `hub.save_weights`) and its history."
+    "Save run `run_dir` as preset `name` (PCAVS weights in float16 + card via `hub.save_weights`) and its history."
     from synthlab.hub import save_weights
     from synthlab.core import OverwriteError
     model, tcfg, hist = load_run(run_dir)
@@ -205,7 +205,7 @@ def ship(run_dir, name:str="talk-small", metrics:dict|None=None, command:str="",
     data = (f"synthetic talking heads (synthlab.talk.data), TRAIN identities 0..{tcfg.n_identities - 1}, "
             f"{tcfg.clips_per_identity} clips x {tcfg.n_frames} frames each at {tcfg.size} px, pose source {tcfg.pose_source!r}; {steps} steps")
     card = save_weights(model, name, "synthlab.talk.model:build_pcavs", {"size": tcfg.model}, data=data, command=command,
-                        metrics=metrics or {}, folder=folder, force=force)
+                        metrics=metrics or {}, folder=folder, force=force, half=True)
     hp = history_path(name, folder)
     if hp.exists() and not force: raise OverwriteError(f"{hp} already exists", "pass force=True to replace it")
     hp.parent.mkdir(parents=True, exist_ok=True)
