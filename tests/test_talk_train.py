@@ -8,7 +8,7 @@ import torch
 from synthlab.core import InputError, OverwriteError
 from synthlab.talk.losses import discriminator_losses, generator_losses
 from synthlab.talk.model import build_pcavs
-from synthlab.talk.train import RECIPES, TalkGAN, TalkTaskConfig, frozen, load_run, ship, talk_items, talk_loss
+from synthlab.talk.train import RECIPES, TalkGAN, TalkTaskConfig, frozen, load_run, mouth_mask, ship, talk_items, talk_loss
 from synthlab.train import train_main
 
 torch.set_num_threads(1)
@@ -60,8 +60,9 @@ def test_recon_recipe_needs_no_discriminator(batch):
     gan = TalkGAN(build_pcavs("small"), use_D=False)
     loss, logs = talk_loss(gan, batch, RECIPES["recon"])
     assert "g_gan" not in logs and "l1" in logs
-    # recon loss = 10·L1 + sync terms at weight 1
-    assert loss.item() == pytest.approx(10 * logs["l1"] + logs["g_sync_v2a"] + logs["g_sync_a2v"] + logs["g_crossmodal"], rel=1e-4)
+    # recon loss = 10·L1 + 20·mouth-box L1 + contrastive terms at weight 1 (no cross-modal term)
+    assert "g_crossmodal" not in logs
+    assert loss.item() == pytest.approx(10 * logs["l1"] + 20 * logs["mouth_l1"] + logs["g_sync_v2a"] + logs["g_sync_a2v"], rel=1e-4)
     with pytest.raises(InputError, match="discriminator"): talk_loss(gan, batch, RECIPES["official"])
 
 def test_tiny_run_resumes_and_ships(tmp_path):
@@ -78,3 +79,11 @@ def test_tiny_run_resumes_and_ships(tmp_path):
         torch.testing.assert_close(b, a.half().to(a.dtype) if a.is_floating_point() else a, rtol=0, atol=0, msg=k)
     assert "TRAIN identities" in card.data
     with pytest.raises(OverwriteError): ship(out, name="talk-test", folder=tmp_path / "w")
+
+def test_mouth_mask_is_the_landmark_box_with_margin():
+    lm = torch.zeros(2, 68, 2)
+    lm[:, 48:68, 0] = torch.linspace(10, 20, 20); lm[:, 48:68, 1] = torch.linspace(30, 34, 20)
+    lm[:, :48] = 60                                                   # other landmarks never count
+    m = mouth_mask(lm, 64, margin=1)
+    assert m.shape == (2, 1, 64, 64) and m[0].sum() == 13 * 7         # x 9..21, y 29..35
+    assert m[0, 0, 29, 9] == 1 and m[0, 0, 28, 9] == 0 and m[0, 0, 29, 22] == 0

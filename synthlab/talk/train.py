@@ -20,8 +20,9 @@ from .losses import (DiscriminatorConfig, MultiscaleDiscriminator, LossWeights, 
 from .model import PCAVS, PCAVSConfig, build_pcavs
 
 # %% auto #0
-__all__ = ['POSE_SOURCES', 'RECIPES', 'TalkTaskConfig', 'talk_items', 'TalkGAN', 'frozen', 'talk_loss', 'talk_metrics',
-           'talk_spec', 'talk_task', 'talk_gan_task', 'talk_tiny_task', 'load_run', 'history_path', 'ship']
+__all__ = ['POSE_SOURCES', 'RECIPES', 'TalkTaskConfig', 'talk_items', 'TalkGAN', 'frozen', 'mouth_mask', 'talk_loss',
+           'talk_metrics', 'talk_spec', 'talk_task', 'talk_gan_task', 'talk_tiny_task', 'load_run', 'history_path',
+           'ship']
 
 # %% ../../nbs/26_talk.train.ipynb #c006
 POSE_SOURCES = ("remouth", "target")
@@ -42,10 +43,11 @@ class _WithTargetAug(torch.utils.data.Dataset):
 RECIPES = {
     # PC-AVS's weights: hinge GAN 1, feature matching 10 (its first map is the image: an L1 at two scales),
     # contrastive 100, cross-modal L1 1 (the VGG terms need user-supplied VGG weights)
-    "official": {**asdict(LossWeights()), "l1": 0.0},
+    "official": {**asdict(LossWeights()), "l1": 0.0, "mouth": 0.0},
     # the CPU preset: no discriminator (a GAN needs far more steps than a CPU budget gives), a plain L1 at the weight
-    # feature matching gives the image, and the sync terms at 1 so they assist the reconstruction instead of drowning it
-    "recon": {**asdict(LossWeights()), "gan": 0.0, "feat": 0.0, "contrastive": 1.0, "crossmodal": 1.0, "l1": 10.0},
+    # feature matching gives the image, an extra L1 on the mouth box (known from the synthetic landmarks), the
+    # contrastive term at 1, and no cross-modal L1 (see below)
+    "recon": {**asdict(LossWeights()), "gan": 0.0, "feat": 0.0, "contrastive": 1.0, "crossmodal": 0.0, "l1": 10.0, "mouth": 20.0},
 }
 
 @dataclass
@@ -111,11 +113,20 @@ class frozen:
     def __exit__(self, *exc):
         for p in self.ps: p.requires_grad_(True)
 
+def mouth_mask(landmarks:torch.Tensor, size:int, margin:float=4.0) -> torch.Tensor:
+    "`(B,1,size,size)` 0/1 mask of the box around landmarks 48–67 (the mouth), `margin` pixels wider."
+    lm = landmarks[:, 48:68].float()
+    lo, hi = lm.amin(1) - margin, lm.amax(1) + margin                      # (B, 2) as (x, y)
+    ax = torch.arange(size, device=lm.device, dtype=lm.dtype)
+    inx = (ax[None] >= lo[:, :1]) & (ax[None] <= hi[:, :1])                # (B, W)
+    iny = (ax[None] >= lo[:, 1:]) & (ax[None] <= hi[:, 1:])                # (B, H)
+    return (iny[:, :, None] & inx[:, None, :]).float()[:, None]
+
 def talk_loss(gan:nn.Module, batch:dict, weights:dict|None=None) -> tuple[torch.Tensor, dict]:
     "One PC-AVS step for the one loop: G losses (D frozen) + D hinge (fake detached), and the logs."
     gan = getattr(gan, "module", gan)                      # unwrap DDP
     weights = dict(weights or {})
-    l1w = weights.pop("l1", 0.0)
+    l1w, mouthw = weights.pop("l1", 0.0), weights.pop("mouth", 0.0)
     w = LossWeights(**weights)
     m = gan.model
     B = batch["target"].shape[0]
@@ -129,12 +140,17 @@ def talk_loss(gan:nn.Module, batch:dict, weights:dict|None=None) -> tuple[torch.
     with frozen(gan.D if uses_D else nn.Module()): g = generator_losses(gan.D, fake, batch["target"], v=v, a=feat, weights=w)
     l1 = (fake - batch["target"]).abs().mean()
     loss = g.pop("loss") + l1w * l1
+    if mouthw:
+        mask = mouth_mask(batch["landmarks"], fake.shape[-1])
+        mouth = ((fake - batch["target"]).abs() * mask).sum() / (3 * mask.sum()).clamp_min(1)
+        loss = loss + mouthw * mouth
     if uses_D:
         d = discriminator_losses(gan.D, fake, batch["target"], weights=w)
         loss = loss + d.pop("loss")
     logs = {f"g_{k}": float(v_.detach() if isinstance(v_, torch.Tensor) else v_) for k, v_ in g.items()}
     if uses_D: logs.update({k: float(v_.detach()) for k, v_ in d.items()})
     logs["l1"] = float(l1.detach())
+    if mouthw: logs["mouth_l1"] = float(mouth.detach())
     return loss, logs
 
 def talk_metrics(gan:nn.Module, batch:dict) -> dict:
