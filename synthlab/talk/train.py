@@ -21,8 +21,8 @@ from .model import PCAVS, PCAVSConfig, build_pcavs
 
 # %% auto #0
 __all__ = ['POSE_SOURCES', 'RECIPES', 'TalkTaskConfig', 'talk_items', 'TalkGAN', 'frozen', 'mouth_mask', 'talk_loss',
-           'talk_metrics', 'talk_spec', 'talk_task', 'talk_gan_task', 'talk_tiny_task', 'load_run', 'history_path',
-           'ship']
+           'talk_metrics', 'talk_spec', 'talk_task', 'talk_phase1_task', 'talk_gan_task', 'talk_tiny_task', 'load_run',
+           'history_path', 'ship']
 
 # %% ../../nbs/26_talk.train.ipynb #c006
 POSE_SOURCES = ("remouth", "target")
@@ -43,11 +43,14 @@ class _WithTargetAug(torch.utils.data.Dataset):
 RECIPES = {
     # PC-AVS's weights: hinge GAN 1, feature matching 10 (its first map is the image: an L1 at two scales),
     # contrastive 100, cross-modal L1 1 (the VGG terms need user-supplied VGG weights)
-    "official": {**asdict(LossWeights()), "l1": 0.0, "mouth": 0.0},
+    "official": {**asdict(LossWeights()), "l1": 0.0, "mouth": 0.0, "mouth_code": 0.0},
     # the CPU preset: no discriminator (a GAN needs far more steps than a CPU budget gives), a plain L1 at the weight
     # feature matching gives the image, an extra L1 on the mouth box (known from the synthetic landmarks), the
     # contrastive term at 1, and no cross-modal L1 (see below)
-    "recon": {**asdict(LossWeights()), "gan": 0.0, "feat": 0.0, "contrastive": 1.0, "crossmodal": 0.0, "l1": 10.0, "mouth": 20.0},
+    "recon": {**asdict(LossWeights()), "gan": 0.0, "feat": 0.0, "contrastive": 1.0, "crossmodal": 0.0, "l1": 10.0, "mouth": 20.0,
+              "mouth_code": 10.0},
+    # the same without the mouth-code term: the shipped preset's first 800 steps (see `talk-phase1`)
+    "recon-nocode": {**asdict(LossWeights()), "gan": 0.0, "feat": 0.0, "contrastive": 1.0, "crossmodal": 0.0, "l1": 10.0, "mouth": 20.0},
 }
 
 @dataclass
@@ -126,7 +129,7 @@ def talk_loss(gan:nn.Module, batch:dict, weights:dict|None=None) -> tuple[torch.
     "One PC-AVS step for the one loop: G losses (D frozen) + D hinge (fake detached), and the logs."
     gan = getattr(gan, "module", gan)                      # unwrap DDP
     weights = dict(weights or {})
-    l1w, mouthw = weights.pop("l1", 0.0), weights.pop("mouth", 0.0)
+    l1w, mouthw, codew = weights.pop("l1", 0.0), weights.pop("mouth", 0.0), weights.pop("mouth_code", 0.0)
     w = LossWeights(**weights)
     m = gan.model
     B = batch["target"].shape[0]
@@ -140,6 +143,9 @@ def talk_loss(gan:nn.Module, batch:dict, weights:dict|None=None) -> tuple[torch.
     with frozen(gan.D if uses_D else nn.Module()): g = generator_losses(gan.D, fake, batch["target"], v=v, a=feat, weights=w)
     l1 = (fake - batch["target"]).abs().mean()
     loss = g.pop("loss") + l1w * l1
+    if codew:   # the first two speech-code numbers regress the true mouth (open, width): synthetic supervision
+        code = (speech[:, :2] - batch["mouth"].to(speech)).pow(2).mean()
+        loss = loss + codew * code
     if mouthw:
         mask = mouth_mask(batch["landmarks"], fake.shape[-1])
         mouth = ((fake - batch["target"]).abs() * mask).sum() / (3 * mask.sum()).clamp_min(1)
@@ -151,6 +157,7 @@ def talk_loss(gan:nn.Module, batch:dict, weights:dict|None=None) -> tuple[torch.
     if uses_D: logs.update({k: float(v_.detach()) for k, v_ in d.items()})
     logs["l1"] = float(l1.detach())
     if mouthw: logs["mouth_l1"] = float(mouth.detach())
+    if codew: logs["mouth_code"] = float(code.detach())
     return loss, logs
 
 def talk_metrics(gan:nn.Module, batch:dict) -> dict:
@@ -183,6 +190,11 @@ def talk_spec(overrides:dict|None=None, task:TalkTaskConfig|None=None, train_def
 def talk_task(overrides:dict) -> dict:
     "`synthlab train talk`: the small PC-AVS preset on synthetic heads (the 'recon' recipe, 3000 steps of 16 by default)."
     return talk_spec(overrides)
+
+@register_task("talk-phase1")
+def talk_phase1_task(overrides:dict) -> dict:
+    "The shipped preset's first phase: the 'recon' recipe without the supervised mouth code (resume it with `talk`)."
+    return talk_spec(overrides, TalkTaskConfig(recipe="recon-nocode"))
 
 @register_task("talk-gan")
 def talk_gan_task(overrides:dict) -> dict:
