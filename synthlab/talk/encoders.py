@@ -186,6 +186,7 @@ class PoseEncoderConfig:
     pose_dim: int = 12                 # the pose code; the speech code gets feat_dim - pose_dim (500)
     num_classes: int = 5830            # classifier, mouth_fc and headpose_fc heads, training only (0: leave them out)
     clip_len: int = 1                  # frames per clip seen by mouth_fc / headpose_fc (the demo: 1)
+    feature_slope: float = 0.0         # negative slope of the ReLU after the one-channel conv6 (official 0: a plain ReLU)
 
     def __post_init__(self):
         self.widths = tuple(self.widths)
@@ -207,8 +208,8 @@ class PoseEncoderConfig:
     def official(cls) -> PoseEncoderConfig: return cls()
     @classmethod
     def small(cls) -> PoseEncoderConfig:
-        "128 crops, widths 32-32-64, a 128-d feature (so a 116-d speech code and the 12-d pose code), no classifier heads."
-        return cls(input_size=128, stem=16, widths=(32, 32, 64), feat_dim=128, num_classes=0)
+        "128 crops, widths 32-32-64, a 128-d feature (116-d speech code + 12-d pose code), no classifier heads, leaky conv6 ReLU."
+        return cls(input_size=128, stem=16, widths=(32, 32, 64), feat_dim=128, num_classes=0, feature_slope=0.2)
 
 # %% ../../nbs/22_talk.encoders.ipynb #c023
 class FanConvBlock(nn.Module):
@@ -261,6 +262,7 @@ class FAN(nn.Module):
     "PC-AVS's `FAN_use`: one-hourglass FAN up to the landmark heatmaps, then heatmaps → one 1/8 channel → `fc` → the non-identity feature."
     def __init__(self, cfg:PoseEncoderConfig):
         super().__init__()
+        self.cfg = cfg
         w1, w2, w3 = cfg.widths
         # base: 7×7 stride-2 conv + BN (1/2), block, max-pool (1/4), two blocks
         self.conv1 = nn.Conv2d(3, cfg.stem, 7, stride=2, padding=3)
@@ -286,7 +288,7 @@ class FAN(nn.Module):
         ll = self.top_m_0(self.m0(x))
         heat = self.l0(F.relu(self.bn_end0(self.conv_last0(ll))))
         net = self.conv6(F.relu(self.bn5(heat)))
-        return self.fc(F.relu(net.flatten(1))), heat
+        return self.fc(F.leaky_relu(net.flatten(1), self.cfg.feature_slope)), heat   # slope 0 = the official ReLU
 
 # %% ../../nbs/22_talk.encoders.ipynb #c026
 MOUTH_FEATURE_WEIGHT = 1.2   # official inference scales the audio feature by this before `mouth_embed`
