@@ -62,7 +62,7 @@ def test_recon_recipe_needs_no_discriminator(batch):
     assert "g_gan" not in logs and "l1" in logs
     # recon loss = 10·L1 + 20·mouth-box L1 + 10·mouth-code MSE + contrastive terms at weight 1 (no cross-modal term)
     assert "g_crossmodal" not in logs
-    assert loss.item() == pytest.approx(10 * logs["l1"] + 20 * logs["mouth_l1"] + 10 * logs["mouth_code"]
+    assert loss.item() == pytest.approx(10 * logs["l1"] + 20 * logs["mouth_l1"] + 10 * logs["mouth_code"] + 10 * logs["pose_code"]
                                         + logs["g_sync_v2a"] + logs["g_sync_a2v"], rel=1e-4)
     loss0, logs0 = talk_loss(gan, batch, RECIPES["recon-nocode"])
     assert "mouth_code" not in logs0

@@ -21,8 +21,8 @@ from .model import PCAVS, PCAVSConfig, build_pcavs
 
 # %% auto #0
 __all__ = ['POSE_SOURCES', 'RECIPES', 'TalkTaskConfig', 'talk_items', 'TalkGAN', 'frozen', 'mouth_mask', 'talk_loss',
-           'talk_metrics', 'talk_spec', 'talk_task', 'talk_phase1_task', 'talk_gan_task', 'talk_tiny_task', 'load_run',
-           'history_path', 'ship']
+           'talk_metrics', 'talk_spec', 'talk_task', 'talk_phase1_task', 'talk_phase2_task', 'talk_gan_task',
+           'talk_tiny_task', 'load_run', 'history_path', 'ship']
 
 # %% ../../nbs/26_talk.train.ipynb #c006
 POSE_SOURCES = ("remouth", "target")
@@ -43,12 +43,15 @@ class _WithTargetAug(torch.utils.data.Dataset):
 RECIPES = {
     # PC-AVS's weights: hinge GAN 1, feature matching 10 (its first map is the image: an L1 at two scales),
     # contrastive 100, cross-modal L1 1 (the VGG terms need user-supplied VGG weights)
-    "official": {**asdict(LossWeights()), "l1": 0.0, "mouth": 0.0, "mouth_code": 0.0},
+    "official": {**asdict(LossWeights()), "l1": 0.0, "mouth": 0.0, "mouth_code": 0.0, "pose_code": 0.0},
     # the CPU preset: no discriminator (a GAN needs far more steps than a CPU budget gives), a plain L1 at the weight
     # feature matching gives the image, an extra L1 on the mouth box (known from the synthetic landmarks), the
     # contrastive term at 1, and no cross-modal L1 (see below)
     "recon": {**asdict(LossWeights()), "gan": 0.0, "feat": 0.0, "contrastive": 1.0, "crossmodal": 0.0, "l1": 10.0, "mouth": 20.0,
-              "mouth_code": 10.0},
+              "mouth_code": 10.0, "pose_code": 10.0},
+    # the shipped preset's second phase (steps 800-1000): the mouth code without the pose anchor
+    "recon-mouthcode": {**asdict(LossWeights()), "gan": 0.0, "feat": 0.0, "contrastive": 1.0, "crossmodal": 0.0, "l1": 10.0,
+                        "mouth": 20.0, "mouth_code": 10.0},
     # the same without the mouth-code term: the shipped preset's first 800 steps (see `talk-phase1`)
     "recon-nocode": {**asdict(LossWeights()), "gan": 0.0, "feat": 0.0, "contrastive": 1.0, "crossmodal": 0.0, "l1": 10.0, "mouth": 20.0},
 }
@@ -130,6 +133,7 @@ def talk_loss(gan:nn.Module, batch:dict, weights:dict|None=None) -> tuple[torch.
     gan = getattr(gan, "module", gan)                      # unwrap DDP
     weights = dict(weights or {})
     l1w, mouthw, codew = weights.pop("l1", 0.0), weights.pop("mouth", 0.0), weights.pop("mouth_code", 0.0)
+    posew = weights.pop("pose_code", 0.0)
     w = LossWeights(**weights)
     m = gan.model
     B = batch["target"].shape[0]
@@ -146,6 +150,9 @@ def talk_loss(gan:nn.Module, batch:dict, weights:dict|None=None) -> tuple[torch.
     if codew:   # the first two speech-code numbers regress the true mouth (open, width): synthetic supervision
         code = (speech[:, :2] - batch["mouth"].to(speech)).pow(2).mean()
         loss = loss + codew * code
+    if posew:   # the first three pose-code numbers regress the true (yaw, pitch, roll) / 30°; the other nine stay implicit
+        pcode = (pose[:, :3] - batch["pose"].to(pose) / 30.0).pow(2).mean()
+        loss = loss + posew * pcode
     if mouthw:
         mask = mouth_mask(batch["landmarks"], fake.shape[-1])
         mouth = ((fake - batch["target"]).abs() * mask).sum() / (3 * mask.sum()).clamp_min(1)
@@ -158,6 +165,7 @@ def talk_loss(gan:nn.Module, batch:dict, weights:dict|None=None) -> tuple[torch.
     logs["l1"] = float(l1.detach())
     if mouthw: logs["mouth_l1"] = float(mouth.detach())
     if codew: logs["mouth_code"] = float(code.detach())
+    if posew: logs["pose_code"] = float(pcode.detach())
     return loss, logs
 
 def talk_metrics(gan:nn.Module, batch:dict) -> dict:
@@ -195,6 +203,11 @@ def talk_task(overrides:dict) -> dict:
 def talk_phase1_task(overrides:dict) -> dict:
     "The shipped preset's first phase: the 'recon' recipe without the supervised mouth code (resume it with `talk`)."
     return talk_spec(overrides, TalkTaskConfig(recipe="recon-nocode"))
+
+@register_task("talk-phase2")
+def talk_phase2_task(overrides:dict) -> dict:
+    "The shipped preset's second phase: mouth code, no pose anchor (resume a talk-phase1 run)."
+    return talk_spec(overrides, TalkTaskConfig(recipe="recon-mouthcode"))
 
 @register_task("talk-gan")
 def talk_gan_task(overrides:dict) -> dict:
