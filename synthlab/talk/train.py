@@ -253,3 +253,6 @@ def ship(run_dir, name:str="talk-small", metrics:dict|None=None, command:str="",
     recs = [r for i, r in enumerate(hist.records) if i % every == 0 or any(k.startswith("val_") for k in r) or i == len(hist) - 1]
     History([{k: (round(v, 5) if isinstance(v, float) else v) for k, v in r.items()} for r in recs]).save(hp)
     return card
+
+# %% ../../nbs/26_talk.train.ipynb #c022
+from . import evaluate as _evaluate   # registers the talk-landmarks and talk-sync tasks
