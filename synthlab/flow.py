@@ -14,9 +14,9 @@ import torch.nn.functional as F
 from .core import ShapeError, InputError, FileFormatError, MissingFileError, OverwriteError, tensor2img
 
 # %% auto #0
-__all__ = ['FLO_MAGIC', 'flow2tensor', 'tensor2flow', 'coords_grid', 'backward_warp', 'forward_splat', 'splat_coverage',
-           'synthetic_flow', 'make_colorwheel', 'flow_to_color', 'color_wheel_legend', 'show_flow', 'epe', 'dis_flow',
-           'read_flo', 'write_flo']
+__all__ = ['FLO_MAGIC', 'flow2tensor', 'tensor2flow', 'coords_grid', 'backward_warp', 'forward_splat', 'forward_splat_np',
+           'splat_coverage', 'synthetic_flow', 'make_colorwheel', 'flow_to_color', 'color_wheel_legend', 'show_flow',
+           'epe', 'dis_flow', 'read_flo', 'write_flo']
 
 # %% ../nbs/04_flow.ipynb #c006
 def flow2tensor(flow, device=None) -> torch.Tensor:
@@ -178,13 +178,40 @@ def forward_splat(x:torch.Tensor, flow:torch.Tensor, weight:torch.Tensor|None=No
     out = num.reshape(B, H, W, C).permute(0, 3, 1, 2).contiguous()
     return (out, cov.reshape(B, 1, H, W)) if return_coverage else out
 
+def forward_splat_np(x, flow, mode:str="sum", eps:float=1e-7) -> np.ndarray:
+    "`forward_splat` for one NumPy image `x (H, W)` or `(H, W, C)` and flow `(H, W, 2)`: 'sum' or 'average', float64, no autograd."
+    x, flow = np.asarray(x), np.asarray(flow)
+    if mode not in ("sum", "average"): raise InputError(f"mode must be 'sum' or 'average'; got {mode!r}", "use forward_splat for softmax splatting")
+    if x.ndim not in (2, 3) or flow.shape != (*x.shape[:2], 2):
+        raise ShapeError(f"x must be (H, W) or (H, W, C) and flow (H, W, 2) on the same grid; got {x.shape} and {flow.shape}")
+    if not np.isfinite(flow).all(): raise InputError("flow contains NaN or infinite values")
+    H, W = flow.shape[:2]
+    src = [x.ravel()] if x.ndim == 2 else [x[..., c].ravel() for c in range(x.shape[2])]   # channel planes
+    n = np.floor(flow)
+    fx, fy = (flow[..., 0] - n[..., 0]).ravel(), (flow[..., 1] - n[..., 1]).ravel()   # fractional parts
+    ix, iy = n[..., 0].astype(np.intp) + np.arange(W), n[..., 1].astype(np.intp) + np.arange(H)[:, None]
+    t0 = (iy * W + ix).ravel()                                   # target of the top-left corner
+    ix, iy = ix.ravel(), iy.ravel()
+    inx = ((ix >= 0) & (ix < W), (ix >= -1) & (ix < W - 1))      # corner dx = 0, 1 inside the frame
+    iny = ((iy >= 0) & (iy < H), (iy >= -1) & (iy < H - 1))
+    out, den = np.zeros((len(src), H * W)), np.zeros(H * W)
+    for dx, dy, w in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)), (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
+        k = inx[dx] & iny[dy]                                    # targets outside the frame are dropped
+        t, wk = t0[k] + (dy * W + dx), w[k]
+        for c, xc in enumerate(src):
+            v = xc[k]
+            out[c] += np.bincount(t[v], wk[v], H * W) if v.dtype == bool else np.bincount(t, wk * v, H * W)   # masks: skip the zeros
+        if mode == "average": den += np.bincount(t, wk, H * W)
+    if mode == "average": out = np.where(den > eps, out / np.where(den > eps, den, 1), 0)
+    return out.T.reshape(x.shape)
+
 def splat_coverage(flow:torch.Tensor) -> torch.Tensor:
     "How much bilinear weight lands on each pixel when every pixel is pushed along `flow (B,2,H,W)`: `(B,1,H,W)`; 0 = hole."
     if not isinstance(flow, torch.Tensor) or flow.ndim != 4: raise ShapeError(f"flow must be a (B, 2, H, W) tensor; got {getattr(flow, 'shape', type(flow).__name__)}")
     ones = torch.ones(flow.shape[0], 1, *flow.shape[-2:], dtype=flow.dtype if flow.is_floating_point() else torch.float32, device=flow.device)
     return forward_splat(ones, flow)
 
-# %% ../nbs/04_flow.ipynb #c028
+# %% ../nbs/04_flow.ipynb #c031
 def synthetic_flow(h:int, w:int, kind:str="translate", amount=None) -> torch.Tensor:
     """Analytic flow `(1,2,h,w)` for lessons: 'translate' (`amount` = (dx, dy) px or dx), 'rotate' (degrees, clockwise on
     screen, about the centre), 'zoom' (scale factor about the centre) or 'swirl' (degrees at the centre, fading outwards)."""
@@ -207,7 +234,7 @@ def synthetic_flow(h:int, w:int, kind:str="translate", amount=None) -> torch.Ten
         flow = torch.cat((cos * d[:, :1] - sin * d[:, 1:] , sin * d[:, :1] + cos * d[:, 1:]), 1) - d
     return flow.float().contiguous()
 
-# %% ../nbs/04_flow.ipynb #c033
+# %% ../nbs/04_flow.ipynb #c036
 def make_colorwheel() -> np.ndarray:
     "The 55 Middlebury wheel colours `(55, 3)` (float, 0..255): RY=15, YG=6, GC=4, CB=11, BM=13, MR=6."
     ramps = [(15, 0, 1, +1), (6, 1, 0, -1), (4, 1, 2, +1), (11, 2, 1, -1), (13, 2, 0, +1), (6, 0, 2, -1)]
@@ -258,7 +285,7 @@ def flow_to_color(flow, max_flow:float|None=None) -> np.ndarray:
     img[bad] = 0                                    # unknown flow is painted black
     return img
 
-# %% ../nbs/04_flow.ipynb #c038
+# %% ../nbs/04_flow.ipynb #c041
 def color_wheel_legend(size:int=128) -> np.ndarray:
     "uint8 `(size, size, 3)` key: pixel (x, y) shows the colour of flow (x, y) − centre; white outside the disc."
     if size < 2: raise InputError(f"size must be >= 2; got {size}")
@@ -295,7 +322,7 @@ def show_flow(flow, image=None, arrows:bool=True, step:int=16, ax=None, title:st
     if title: ax.set_title(title)
     return fig
 
-# %% ../nbs/04_flow.ipynb #c043
+# %% ../nbs/04_flow.ipynb #c046
 def epe(pred, gt, mask=None, reduce:str|None="mean"):
     "End-point error between flows (tensors `(B,2,H,W)`/`(2,H,W)` or NumPy `(H,W,2)`); `reduce` 'mean', 'sum' or None (map `(B,H,W)`)."
     as_np = not isinstance(pred, torch.Tensor)
@@ -320,7 +347,7 @@ def epe(pred, gt, mask=None, reduce:str|None="mean"):
         out = (err * m).sum() / (m.sum() if reduce == "mean" else 1)
     return float(out) if as_np else out
 
-# %% ../nbs/04_flow.ipynb #c048
+# %% ../nbs/04_flow.ipynb #c051
 _DIS_PRESETS = {"ultrafast": "DISOPTICAL_FLOW_PRESET_ULTRAFAST", "fast": "DISOPTICAL_FLOW_PRESET_FAST", "medium": "DISOPTICAL_FLOW_PRESET_MEDIUM"}
 _DIS_SETTERS = dict(finest_scale="setFinestScale", patch_size="setPatchSize", patch_stride="setPatchStride",
                     gradient_descent_iterations="setGradientDescentIterations",
@@ -363,7 +390,7 @@ def dis_flow(img0, img1, preset:str="medium", **settings):
     except cv2.error as e: raise InputError(f"DIS failed on {g0.shape} images: {str(e).strip().splitlines()[-1]}", "frames must be at least a few patches (~16 px) in size") from None
     return flow.astype(np.float32)
 
-# %% ../nbs/04_flow.ipynb #c053
+# %% ../nbs/04_flow.ipynb #c056
 FLO_MAGIC = 202021.25
 
 def read_flo(path) -> np.ndarray:

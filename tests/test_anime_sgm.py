@@ -112,6 +112,23 @@ def test_extract_lines_known_values():
     with pytest.raises(InputError): extract_lines(img, low=30, high=20)
 
 
+def test_hysteresis_equals_scikit_image():
+    skf = pytest.importorskip("skimage.filters")
+    from synthlab.anime.sgm import _hysteresis
+    rng = np.random.default_rng(11)
+    for k in range(60):
+        H, W, C = int(rng.integers(1, 30)), int(rng.integers(1, 30)), int(rng.integers(1, 4))
+        x = (rng.random((H, W, C)) ** rng.uniform(1, 5) * 30).astype(np.float32)
+        lo, hi = sorted(rng.uniform(0, 30, 2).tolist())
+        want = skf.apply_hysteresis_threshold(x, lo, hi)                # 3-D: linked across channels too
+        np.testing.assert_array_equal(np.stack(_hysteresis([x[..., c] for c in range(C)], lo, hi), 2), want)
+    x = np.zeros((5, 6, 3), np.float32); x[2, 1:5, 0] = 5; x[2, 4, 1] = 5; x[2, 0, 2] = 30   # a weak run, a strong pixel apart
+    assert not np.stack(_hysteresis([x[..., c] for c in range(3)], 2, 20), 2)[..., :2].any()
+    x[2, 4, 2] = 30                                                  # now the strong pixel sits behind the run's end
+    keep = np.stack(_hysteresis([x[..., c] for c in range(3)], 2, 20), 2)
+    assert keep[2, 1:5, 0].all() and keep[2, 4, 1] and keep[2, 4, 2] and keep[2, 0, 2] and keep.sum() == 7
+
+
 # ---------------------------------------------------------------- trapped ball, merge, thinning, squeeze
 def _sequential_trapped_ball(paint, radius, keep_max, max_fills=1000):
     "Slow reference: one fill at a time, seeded at the first pixel (raster order) where the ball fits, removed before the next."
@@ -191,6 +208,20 @@ def test_merge_small_regions_known_cases():
     big = np.ones((40, 60), np.int32); big[:, 30:] = 2         # nothing small: unchanged
     np.testing.assert_array_equal(merge_small_regions(big, im), big)
     with pytest.raises(ShapeError): merge_small_regions(fm, im[:10])
+
+
+def test_merge_small_regions_passes_equal_repeated_single_passes():
+    rng = np.random.default_rng(8)
+    fm = rng.integers(1, 40, (12, 16)).repeat(4, 0).repeat(4, 1)            # 4x4 blocks, ~40 labels
+    crumbs = rng.random(fm.shape) < 0.08
+    fm[crumbs] = rng.integers(40, 400, int(crumbs.sum()))                    # 1-pixel crumbs
+    fm[rng.random(fm.shape) < 0.1] = 0                                       # line specks
+    img = (rng.random((48, 64, 3)) * 40 + (fm[..., None] * 37) % 200).astype(np.uint8)
+    one = fm.copy()
+    for k in range(1, 7):                                                   # each call starts from scratch
+        one = merge_small_regions(one, img, max_iter=1)
+        np.testing.assert_array_equal(merge_small_regions(fm, img, max_iter=k), one)
+    assert len(np.unique(one)) < len(np.unique(fm))
 
 
 def _naive_thinning(fm, max_iter=100):
@@ -350,6 +381,37 @@ def test_segment_flow_translation():
     f, overlap, ok = segment_flow(ga, la, 1, (10, 20, 39, 39), gb, lb, 1, (23, 27, 52, 46))
     assert ok and overlap > 0.8 and f.shape == (600, 2)
     np.testing.assert_allclose(f.mean(0), (13, 7), atol=0.3)
+
+
+def test_segment_flow_rigid_move_skips_dis():
+    from synthlab.flow import dis_flow
+    from synthlab.anime.sgm import SGM_DIS
+    rng = np.random.default_rng(6)
+    tex = rng.integers(30, 220, (25, 33)).astype(np.uint8); tex[:5, :7] = 0                 # (black pixels inside too)
+    np.testing.assert_array_equal(dis_flow(tex, tex, "medium", **SGM_DIS), 0)                 # DIS(I, I) is exactly 0
+    ga, gb = np.zeros((90, 120), np.uint8), np.zeros((90, 120), np.uint8)
+    la, lb = np.zeros((90, 120), np.int64), np.zeros((90, 120), np.int64)
+    ga[10:35, 20:53] = tex; la[10:35, 20:53] = 1
+    gb[40:65, 70:103] = tex; lb[40:65, 70:103] = 1                                             # moved by (+50, +30)
+    f, overlap, ok = segment_flow(ga, la, 1, (20, 10, 52, 34), gb, lb, 1, (70, 40, 102, 64))
+    assert ok and overlap == 1.0 and f.shape == (25 * 33, 2)
+    assert (f == (50, 30)).all()                                                               # the box shift, exactly
+
+
+def test_guidance_flow_full_res_max(toy):
+    img1, img3 = toy
+    l1, l3 = segment(img1), segment(img3)
+    img3b = img3.copy(); img3b[l3 == 3] = np.clip(img3b[l3 == 3].astype(int) + np.arange((l3 == 3).sum())[:, None] % 7, 0, 255)
+    m, rs = np.arange(6), np.zeros(6, int)
+    exact = guidance_flow(l1, l3, img1, img3b, m, rs, full_res_max=None)                     # DIS at full resolution
+    fast = guidance_flow(l1, l3, img1, img3b, m, rs)                                          # large patches from half
+    big = guidance_flow(l1, l3, img1, img3b, m, rs, full_res_max=10 ** 9)
+    np.testing.assert_array_equal(big["flow"], exact["flow"])
+    assert fast["accepted"].tolist() == exact["accepted"].tolist() == [True] * 4 + [False] * 2
+    for g in (exact, fast):                                                                    # the rectangle still moves by (-16, 10)
+        np.testing.assert_allclose(g["seg_flow"][3], (-16, 10), atol=0.5)
+    r = sgm_flows(img1, img3, full_res_max=None)                                              # and the fixture both ways
+    np.testing.assert_array_equal(r.flow13, sgm_flows(img1, img3).flow13)
 
 
 def test_guidance_flow_screening(toy):

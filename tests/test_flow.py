@@ -526,3 +526,31 @@ def test_synthetic_flow_values():
 def test_errors_are_synthlab_errors():
     with pytest.raises(SynthlabError):
         forward_splat(torch.zeros(1, 1, 2, 2), torch.zeros(1, 2, 3, 3))
+
+
+# ---------------------------------------------------------------- forward splat, NumPy twin
+@pytest.mark.parametrize("mode", ["sum", "average"])
+def test_forward_splat_np_equals_forward_splat(mode):
+    from synthlab.flow import forward_splat_np
+    rng = np.random.default_rng(7)
+    x, f = rng.random((18, 23, 3)), rng.normal(0, 3, (18, 23, 2))
+    f[2, 3] = (-2.0, 1.0)                                            # an integer shift and out-of-frame targets too
+    want = forward_splat(torch.from_numpy(x).permute(2, 0, 1)[None], torch.from_numpy(f).permute(2, 0, 1)[None], mode=mode)
+    got = forward_splat_np(x, f, mode)
+    assert got.shape == x.shape and got.dtype == np.float64
+    np.testing.assert_allclose(got, want[0].permute(1, 2, 0).numpy(), atol=1e-12)
+    m = x[..., 0] > 0.5                                              # a 2-D boolean mask = its 0/1 floats
+    np.testing.assert_allclose(forward_splat_np(m, f, mode), forward_splat_np(m.astype(float), f, mode), atol=1e-12)
+
+
+def test_forward_splat_np_known_values_and_errors():
+    from synthlab.flow import forward_splat_np
+    x = np.zeros((4, 4)); x[1, 1] = 16.
+    f = np.zeros((4, 4, 2)); f[1, 1] = (0.25, 0.5)                  # target (1.25, 1.5): weights .375 .125 .375 .125
+    np.testing.assert_array_equal(forward_splat_np(x, f)[1:3, 1:3], [[6., 2.], [6., 2.]])
+    avg = forward_splat_np(x, f, "average")                          # the zeros staying put weigh in: 16 w / (w + 1)
+    assert avg[1, 2] == pytest.approx(16 * .125 / 1.125) and avg[0, 0] == 0
+    with pytest.raises(ShapeError, match="same grid"): forward_splat_np(x, f[:3])
+    with pytest.raises(InputError, match="softmax"): forward_splat_np(x, f, "softmax")
+    f[0, 0, 0] = np.nan
+    with pytest.raises(InputError, match="NaN"): forward_splat_np(x, f)

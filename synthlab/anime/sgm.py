@@ -15,12 +15,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from ..core import ShapeError, InputError, CheckpointError, tensor2img
-from ..flow import dis_flow, forward_splat
+from ..flow import dis_flow, forward_splat_np
 from ..hub import load_checkpoint, extract_state_dict, strip_prefix, rename_keys, load_state_dict_strict
 
 # %% auto #0
-__all__ = ['TOY_MOTIONS', 'MIN_SIZE', 'LINE_PRESETS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'SGM_DIS', 'ATD_SIZE', 'toy_cartoon',
-           'LinePreset', 'line_preset', 'extract_lines', 'trapped_ball_fill', 'region_color_hists',
+__all__ = ['TOY_MOTIONS', 'MIN_SIZE', 'LINE_PRESETS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'SGM_DIS', 'SGM_FULL_RES_MAX', 'ATD_SIZE',
+           'toy_cartoon', 'LinePreset', 'line_preset', 'extract_lines', 'trapped_ball_fill', 'region_color_hists',
            'merge_small_regions', 'thin_lines', 'squeeze_labels', 'segment', 'label_colors', 'superpixel_pool',
            'normalize_descriptors', 'VGG19Features', 'HandcraftedFeatures', 'histogram_intersection', 'SegmentStats',
            'segment_stats', 'affinity', 'mutual_matching', 'segment_flow', 'guidance_flow', 'SGMResult', 'sgm_flows',
@@ -100,11 +100,45 @@ def line_preset(name, default:str|None=None) -> LinePreset:
     if default is not None: return line_preset(default)
     raise InputError(f"unknown line preset {name!r}", f"use one of {sorted(LINE_PRESETS)}, a clip name containing 'Japan' or 'Disney', or a LinePreset")
 
+def _components_graph(n:int, a:np.ndarray, b:np.ndarray) -> np.ndarray:
+    "Connected components of a graph with nodes 0..n-1 and edges (a, b): the smallest node of each node's component."
+    p = np.arange(n)
+    while True:
+        pa, pb = p[a], p[b]
+        if (pa == pb).all(): return p
+        m = np.minimum(pa, pb)
+        np.minimum.at(p, pa, m); np.minimum.at(p, pb, m)         # hook the larger root under the smaller
+        while True:                                              # pointer jumping: every node points at its root
+            q = p[p]
+            if (q == p).all(): break
+            p = q
+
+def _hysteresis(planes, low, high) -> list[np.ndarray]:
+    """`skimage.filters.apply_hysteresis_threshold(np.stack(planes, 2), low, high)` as one mask per channel plane: the pieces
+    of `x > low` that reach `x > high`, 6-connected in 3-D (4-neighbours in a plane, the same pixel in adjacent planes)."""
+    import cv2
+    lo = [p > np.clip(low, None, high) for p in planes]          # the same comparisons (and dtypes) as scikit-image
+    labs, off = [], 0
+    for m in lo:                                                 # 4-connected pieces of every plane, numbered globally
+        n, lab = cv2.connectedComponents(m.view(np.uint8), connectivity=4, ltype=cv2.CV_32S)
+        if off: lab += off; lab[~m] = 0
+        labs.append(lab); off += n - 1
+    a, b = [np.zeros(0, np.int32)], [np.zeros(0, np.int32)]
+    for c in range(len(planes) - 1):                             # a pixel low in two adjacent planes links their pieces
+        both = lo[c] & lo[c + 1]
+        ab = np.stack((labs[c][both], labs[c + 1][both]), 1)
+        keep = np.ones(len(ab), bool); keep[1:] = (ab[1:] != ab[:-1]).any(1)   # drop repeats along runs
+        a.append(ab[keep, 0]); b.append(ab[keep, 1])
+    root = _components_graph(off + 1, np.concatenate(a), np.concatenate(b))
+    strong = np.zeros(off + 1, bool)
+    for lab, p in zip(labs, planes): strong[root[lab[p > high]]] = True
+    strong[0] = False
+    strong = strong[root]
+    return [strong[lab] for lab in labs]
+
 def extract_lines(img, low:float=2.0, high:float=20.0, bilateral:tuple=(10, 10, 10)) -> np.ndarray:
     "The official `dline_of`: uint8 `(H, W)` line map of an RGB frame, 255 on flat paint and darker on outlines."
     import cv2
-    try: from skimage.filters import apply_hysteresis_threshold
-    except ImportError: raise InputError("extract_lines needs scikit-image", "pip install scikit-image") from None
     a = _as_frame(img)
     if len(bilateral) != 3: raise InputError(f"bilateral must be (d, sigma_color, sigma_space); got {bilateral!r}")
     if not 0 <= low <= high: raise InputError(f"need 0 <= low <= high; got low={low}, high={high}")
@@ -114,9 +148,10 @@ def extract_lines(img, low:float=2.0, high:float=20.0, bilateral:tuple=(10, 10, 
     lap = cv2.Laplacian(xb, ddepth=cv2.CV_32F, ksize=5)
     top = float(lap.max())
     if not top > 0: return np.full(a.shape[:2], 255, np.uint8)   # a flat frame has no lines
-    lap = lap * np.float32(255.0 / top)
-    lap[~apply_hysteresis_threshold(lap, low, high)] = 0       # 3-D hysteresis: connected across pixels and channels
-    return np.clip(255 - (lap * 20).max(axis=2), 0, 255).astype(np.uint8)
+    planes = [p * np.float32(255.0 / top) for p in cv2.split(lap)]
+    keep = _hysteresis(planes, low, high)                        # 3-D hysteresis: connected across pixels and channels
+    top = np.maximum.reduce([np.where(k, p, np.float32(0)) for k, p in zip(keep, planes)])   # strongest kept response
+    return np.clip(255 - top * 20, 0, 255).astype(np.uint8)
 
 # %% ../../nbs/11_anime.sgm.ipynb #c016
 def _ball(r:int) -> np.ndarray:
@@ -126,40 +161,59 @@ def _ball(r:int) -> np.ndarray:
 def _components4(mask:np.ndarray):
     "4-connected components of `mask`: int32 labels 1..n in raster order of their first pixel, n, and those first pixels."
     import cv2
-    n, comp = cv2.connectedComponents(mask.astype(np.uint8), connectivity=4, ltype=cv2.CV_32S)
+    n, comp = cv2.connectedComponents(mask.view(np.uint8) if mask.dtype == bool else mask.astype(np.uint8), connectivity=4, ltype=cv2.CV_32S)
     n -= 1
     if n <= 0: return comp, 0, np.zeros(0, np.int64)
-    first = np.full(n + 1, comp.size, np.int64)
-    np.minimum.at(first, comp.ravel(), np.arange(comp.size))
+    flat = comp.ravel()
+    rise = np.empty(flat.size, bool); rise[0] = flat[0] > 0     # where a label appears that is larger than all before it
+    np.greater(flat[1:], np.maximum.accumulate(flat)[:-1], out=rise[1:])
+    at = np.flatnonzero(rise)
+    if len(at) == n: return comp, n, at                         # every label: OpenCV numbered them in raster order already
+    first = np.full(n + 1, comp.size, np.int64)                  # (otherwise: renumber)
+    np.minimum.at(first, flat, np.arange(comp.size))
     order = np.argsort(first[1:], kind="stable") + 1
     lut = np.zeros(n + 1, np.int32); lut[order] = np.arange(1, n + 1, dtype=np.int32)
     return lut[comp], n, first[order]
 
 def _ball_fills(unfilled:np.ndarray, radius:int, max_fills:int=1000) -> tuple[np.ndarray, int]:
     """All trapped-ball fills of one radius, exactly as the official one-at-a-time loop makes them, in rounds: a piece of
-    the eroded paint whose ball-grown fill cannot be reached by an earlier piece's fill is final now; the others wait."""
+    the eroded paint whose ball-grown fill cannot be reached by an earlier piece's fill is final now; the others wait.
+    Each round works on the bounding box of what is left to fill (plus a margin of two balls), so late rounds are cheap."""
     import cv2
     B = _ball(radius)
-    U = unfilled.copy()
-    seed_of = np.zeros(U.shape, np.int64)                       # flat index of the fill's seed + 1 (0 = not filled)
-    E = cv2.erode(U.astype(np.uint8), B) > 0                    # where the ball fits: seed candidates
-    while E.any():
-        comp, n, first = _components4(E)
-        big = np.float32(n + 1)                                 # labels stay exact in float32 up to 2**24
-        near = cv2.erode(cv2.erode(np.where(comp > 0, comp.astype(np.float32), big), B), B)   # earliest piece within 2 balls
-        reached = np.zeros(n + 1, bool); reached[comp[(comp > 0) & (near < comp)]] = True
+    H, W = unfilled.shape
+    M = 2 * radius + 2
+    U = unfilled.astype(bool)                                   # (a copy)
+    piece = np.zeros(U.shape, np.int32)                         # 1 + number of the piece whose fill took the pixel
+    seeds, nb = [], 0                                           # per piece: flat index of its seed, -1 = not final
+    E = cv2.erode(U.view(np.uint8), B).view(bool)               # where the ball fits: seed candidates
+    while True:
+        rows = np.flatnonzero(E.any(1))
+        if not len(rows): break
+        cols = np.flatnonzero(E.any(0))
+        ya, yb, xa, xb = max(rows[0] - M, 0), min(rows[-1] + M + 1, H), max(cols[0] - M, 0), min(cols[-1] + M + 1, W)
+        e, u = E[ya:yb, xa:xb], U[ya:yb, xa:xb]                  # views: every step below is exact inside the box
+        comp, n, first = _components4(np.ascontiguousarray(e))
+        dt = np.uint16 if n < 65535 else np.float32             # exact labels for erosion (float32: up to 2**24)
+        big = dt(n + 1)
+        lab = comp.astype(dt); lab[comp == 0] = big
+        near = cv2.erode(cv2.erode(lab, B), B)                  # the earliest piece within two balls
+        reached = np.zeros(n + 1, bool); reached[comp[(comp > 0) & (near < lab)]] = True
         final = ~reached; final[0] = False                      # their grown fills are disjoint
-        grown = cv2.erode(np.where(final[comp], comp.astype(np.float32), big), B)
-        new = (grown < big) & U
-        seed_of[new] = first[grown[new].astype(np.int64) - 1] + 1
-        U &= ~new
-        E = cv2.erode(U.astype(np.uint8), B) > 0
-    seeds = np.unique(seed_of[seed_of > 0])                     # the official loop seeds in raster order ...
-    keep = seeds[:max_fills]                                    # ... and stops after max_iter fills
-    ids = np.searchsorted(keep, seed_of)
-    ok = (seed_of > 0) & (ids < len(keep))
-    ok[ok] &= keep[ids[ok]] == seed_of[ok]
-    return np.where(ok, ids + 1, 0).astype(np.int32), len(keep)
+        lab[~final[comp]] = big
+        grown = cv2.erode(lab, B)
+        new = (grown < big) & u
+        piece[ya:yb, xa:xb][new] = grown[new].astype(np.int32) + nb
+        w = xb - xa
+        seeds.append(np.where(final[1:], (first // w + ya) * W + first % w + xa, -1)); nb += n
+        u &= ~new
+        e &= cv2.erode(u.view(np.uint8), B).view(bool)          # what is left shrinks, so it stays inside the box
+    if not nb: return piece, 0
+    seeds = np.concatenate(seeds)
+    done = np.flatnonzero(seeds >= 0)
+    keep = done[np.argsort(seeds[done])][:max_fills]            # the official loop seeds in raster order and stops after max_iter fills
+    lut = np.zeros(nb + 1, np.int32); lut[keep + 1] = np.arange(1, len(keep) + 1, dtype=np.int32)
+    return lut[piece], len(keep)
 
 def trapped_ball_fill(paint, radii:tuple=(3, 2, 1), max_fills:int=1000, max_floods:int=20000) -> np.ndarray:
     "Fill map `(H, W)` int32 of a boolean paint mask (True = not a line): 0 on lines, fills numbered 1.. in official order."
@@ -183,12 +237,49 @@ def trapped_ball_fill(paint, radii:tuple=(3, 2, 1), max_fills:int=1000, max_floo
     return np.where(rest > 0, rest + (nxt - 1), out).astype(np.int32)
 
 # %% ../../nbs/11_anime.sgm.ipynb #c020
+def _hist_bins(x:np.ndarray, lo:np.ndarray, hi:np.ndarray, bins:int) -> np.ndarray:
+    "`np.histogram`'s bin of value `x` in the range lo..hi (its uniform-bin fast path, with its edge fixes); all broadcast."
+    same = lo == hi
+    lo, hi = np.where(same, lo - 0.5, lo), np.where(same, hi + 0.5, hi)
+    sp = (hi - lo) / bins
+    b = ((x - lo) * (bins / (hi - lo))).astype(np.int64)
+    b[b == bins] -= 1
+    edge = lambda k: np.where(k == bins, hi, k * sp + lo)
+    b[x < edge(b)] -= 1
+    b[(x >= edge(b + 1)) & (b != bins - 1)] += 1
+    return b
+
+def _value_counts(index:np.ndarray, n:int, img:np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which values 0..255 occur how often per region and channel of a uint8 image, sparse: sorted keys
+    `(region * C + channel) * 256 + value` and their counts."""
+    img = img.reshape(index.size, -1)
+    C = img.shape[1]
+    keys = (index.astype(np.int64)[:, None] * (C * 256) + (np.arange(C) * 256) + img).ravel()
+    if n * C * 256 > 4 * keys.size: return np.unique(keys, return_counts=True)   # very many regions: sort, in less memory
+    dense = np.bincount(keys, minlength=n * C * 256)
+    key = np.flatnonzero(dense)
+    return key, dense[key]
+
+def _count_hists(key:np.ndarray, cnt:np.ndarray, n:int, C:int, bins:int=25) -> np.ndarray:
+    "`region_color_hists` from sparse per-region value counts (`_value_counts`): bins over each region's own value range."
+    grp, v = key // 256, (key % 256).astype(np.float64)
+    start = np.ones(len(key), bool); start[1:] = grp[1:] != grp[:-1]
+    gi = np.cumsum(start) - 1                                    # the (region, channel) group of every entry
+    s0 = np.flatnonzero(start); s1 = np.r_[s0[1:], len(key)] - 1
+    b = _hist_bins(v, v[s0][gi], v[s1][gi], bins)                # range = the smallest .. largest value present
+    out = np.bincount(grp * bins + b, cnt, minlength=n * C * bins).reshape(n, C * bins)
+    s = out.sum(1, keepdims=True)
+    return out / np.where(s > 0, s, 1)
+
 def region_color_hists(index:np.ndarray, n:int, img:np.ndarray, bins:int=25) -> np.ndarray:
     "Per region `np.histogram(values, bins)` of every channel (range = the region's own min..max), L1-normalised: `(n, C*bins)`."
     index = np.asarray(index).ravel()
     img = np.asarray(img)
     npix = img.size // (img.shape[-1] if img.ndim == 3 else 1)
     if npix != index.size: raise ShapeError(f"index has {index.size} pixels but img has {npix}")
+    if img.dtype == np.uint8:                                    # the usual case: count values, then bin them
+        C = img.size // index.size
+        return _count_hists(*_value_counts(index, n, img), n, C, bins)
     img = img.reshape(index.size, -1)
     idx = torch.from_numpy(index.astype(np.int64))
     out = np.zeros((n, img.shape[1] * bins), np.float64)
@@ -196,33 +287,31 @@ def region_color_hists(index:np.ndarray, n:int, img:np.ndarray, bins:int=25) -> 
         x = img[:, c].astype(np.float64); xt = torch.from_numpy(x)
         lo = torch.full((n,), math.inf, dtype=torch.float64).scatter_reduce(0, idx, xt, "amin").numpy()
         hi = torch.full((n,), -math.inf, dtype=torch.float64).scatter_reduce(0, idx, xt, "amax").numpy()
-        same = lo == hi
-        lo, hi = np.where(same, lo - 0.5, lo), np.where(same, hi + 0.5, hi)
-        lp, hp, sp = lo[index], hi[index], ((hi - lo) / bins)[index]
-        b = ((x - lp) * (bins / (hi - lo))[index]).astype(np.int64)   # numpy's uniform-bin fast path, with its edge fixes
-        b[b == bins] -= 1
-        edge = lambda k: np.where(k == bins, hp, k * sp + lp)
-        b[x < edge(b)] -= 1
-        b[(x >= edge(b + 1)) & (b != bins - 1)] += 1
+        b = _hist_bins(x, lo[index], hi[index], bins)
         out[:, c * bins:(c + 1) * bins] = np.bincount(index * bins + b, minlength=n * bins).reshape(n, bins)
     s = out.sum(1, keepdims=True)
     return out / np.where(s > 0, s, 1)
 
-def _contacts(index:np.ndarray, wanted:np.ndarray):
-    "For each region r with `wanted[r]`: (r, g, count) = how many pixels of region g touch r (4-neighbourhood)."
+def _border(index:np.ndarray, wanted:np.ndarray) -> np.ndarray:
+    "The pixels q that touch a region r with `wanted[r]` (4-neighbourhood), each (r, q) once, as sorted keys `r * H * W + q`."
     H, W = index.shape
     L = index.ravel()
-    pix = np.arange(H * W).reshape(H, W)
-    rs, ps = [], []
-    for a, b in ((pix[:, :-1], pix[:, 1:]), (pix[:-1, :], pix[1:, :])):
-        a, b = a.ravel(), b.ravel()
-        d = L[a] != L[b]
-        a, b = a[d], b[d]
-        for x, y in ((a, b), (b, a)):                          # pixel y borders the region of pixel x
-            k = wanted[L[x]]
-            rs.append(L[x][k]); ps.append(y[k])
-    key = np.unique(np.concatenate(rs).astype(np.int64) * (H * W) + np.concatenate(ps))   # each border pixel once
-    r, g = key // (H * W), L[key % (H * W)]
+    px = np.flatnonzero(wanted[L])                              # only the pixels of wanted regions are visited
+    r = L[px]
+    x = px % W
+    keys = []
+    for ok, d in ((x > 0, -1), (x < W - 1, 1), (px >= W, -W), (px < (H - 1) * W, W)):
+        p, rr = px[ok], r[ok]
+        q = p + d
+        diff = L[q] != rr
+        keys.append(rr[diff].astype(np.int64) * (H * W) + q[diff])   # pixel q borders region rr
+    return np.unique(np.concatenate(keys))
+
+def _contacts(index:np.ndarray, wanted:np.ndarray, border:np.ndarray|None=None):
+    "For each region r with `wanted[r]`: (r, g, count) = how many pixels of region g touch r (4-neighbourhood)."
+    key = _border(index, wanted) if border is None else border
+    L = index.ravel()
+    r, g = key // L.size, L[key % L.size]
     m = int(L.max()) + 1
     pair, cnt = np.unique(r * m + g, return_counts=True)
     return pair // m, pair % m, cnt
@@ -240,15 +329,20 @@ def merge_small_regions(fillmap, img, max_area:int=500, max_iter:int=10) -> np.n
     a = _as_frame(img)
     if fillmap.shape != a.shape[:2]: raise ShapeError(f"fillmap is {fillmap.shape} but img is {a.shape[:2]}")
     bgr = a[..., ::-1]                                           # histogram channel order = official (ties!)
-    result, line = fillmap.astype(np.int64), fillmap == 0
+    ids, inv, area = _compact(np.where(fillmap == 0, 0, fillmap.astype(np.int64)))
+    vkey, vcnt = _value_counts(inv.ravel(), len(ids), bgr)      # per region: value counts, summed as regions merge
+    border = None
     for _ in range(max_iter):
-        result[line] = 0
-        ids, inv, area = _compact(result)
         n = len(ids)
         lineix = 0 if ids[0] == 0 else n                         # index of the line label (virtual if none is left)
-        hist = region_color_hists(inv, n, bgr)
+        hist = _count_hists(vkey, vcnt, n, 3)
         small = (area < max_area) & (ids != 0)
-        r, g, cnt = _contacts(inv, small)
+        if border is None: border = _border(inv, small)
+        else:                                                    # reuse the borders of the regions the last pass left alone
+            new = small & (np.bincount(dst, minlength=n) > 1)    # (regions only grow: a small one is old or a merger)
+            moved = moved[small[moved // inv.size]]
+            border = np.concatenate((moved, _border(inv, new))) if new.any() else moved
+        r, g, cnt = _contacts(inv, small, border)
         dep = small[g] & (g < r)                                 # r waits for its smaller-id small neighbours
         level = np.zeros(n, np.int64)
         while True:
@@ -278,36 +372,48 @@ def merge_small_regions(fillmap, img, max_area:int=500, max_iter:int=10) -> np.n
             go = ((a_ == 1) | ((a_ < 300) & (k_ == 1)) | ((a_ < 500) & (k_ == 1) & (cm > 2)) | (a_ < 50)
                   | ((sl > 0.2) & (a_ < 150) & (cm > 1)) | ((sl > 0.25) & (a_ < 250) & (cm > 8)))
             cur[js[go]] = new[go]
-        result = np.append(ids, 0)[cur[:n]][inv]
-        if len(_compact(result)[0]) == n: break
-    return result.astype(np.int32)
+        to = np.append(ids, 0)[cur[:n]]                          # the label every pass-start region ends the pass with
+        ids2, dst, _ = _compact(to)                              # (lines stay 0: they are never merged)
+        if len(ids2) == n: return to[inv].astype(np.int32)       # nothing merged: done
+        ids, inv = ids2, dst[inv]
+        area = np.bincount(dst, area, len(ids)).astype(np.int64)
+        br = border // inv.size                                  # border pixels of the regions that were small ...
+        keep = np.bincount(dst, minlength=len(ids))[dst[br]] == 1   # ... and neither merged nor took others in
+        moved = dst[br[keep]] * inv.size + border[keep] % inv.size
+        vkey, at = np.unique(dst[vkey // 768] * 768 + vkey % 768, return_inverse=True)   # the counts follow their regions
+        vcnt = np.bincount(at, vcnt, len(vkey)).astype(np.int64)
+    return ids[inv].astype(np.int32)
 
 # %% ../../nbs/11_anime.sgm.ipynb #c024
 _NB8 = ((0, -1), (-1, -1), (-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1))   # W, NW, N, NE, E, SE, S, SW
 
 def thin_lines(fillmap, max_iter:int=100) -> np.ndarray:
     "The official `thinning`: line pixels (id 0) take a neighbouring region's id, pass after pass."
-    result = np.asarray(fillmap).copy()
-    if result.ndim != 2: raise ShapeError(f"fillmap must be 2-D (H, W); got shape {result.shape}")
-    H, W = result.shape
-    ys, xs = np.arange(H)[:, None], np.arange(W)[None, :]
-    ok = {(dy, dx): (xs >= 2 if dx < 0 else xs + 1 < W if dx > 0 else np.ones((1, W), bool)) &
-                    (ys >= 2 if dy < 0 else ys + 1 < H if dy > 0 else np.ones((H, 1), bool)) for dy, dx in _NB8}
+    fm = np.asarray(fillmap)
+    if fm.ndim != 2: raise ShapeError(f"fillmap must be 2-D (H, W); got shape {fm.shape}")
+    H, W = fm.shape
+    Wp = W + 2
+    P = np.pad(fm, 1)                                            # a frame of 0 = line: never a neighbour to take
+    flat = P.ravel()
+    ys, xs = np.nonzero(fm == 0)                                 # only the line pixels are visited
+    at = (ys + 1) * Wp + xs + 1
+    ok = np.stack([(xs >= 2 if dx < 0 else xs + 1 < W if dx > 0 else np.ones(len(xs), bool)) &
+                   (ys >= 2 if dy < 0 else ys + 1 < H if dy > 0 else np.ones(len(ys), bool)) for dy, dx in _NB8])
+    step = [dy * Wp + dx for dy, dx in _NB8]
     for _ in range(max_iter):
-        line = result == 0
-        if not line.any(): break
-        free = ~line
-        touch = np.zeros_like(line)
-        touch[:, 1:] |= free[:, :-1]; touch[:, :-1] |= free[:, 1:]; touch[1:] |= free[:-1]; touch[:-1] |= free[1:]
-        todo = line & touch
-        if not todo.any(): break
-        P, new = np.pad(result, 1), result.copy()
-        for dy, dx in _NB8:
-            nb = P[1 + dy:1 + dy + H, 1 + dx:1 + dx + W]
-            take = todo & ok[(dy, dx)] & (nb != 0)
-            new[take] = nb[take]; todo &= ~take
-        result = new
-    return result
+        if not len(at): break
+        touch = (flat[at - 1] != 0) | (flat[at + 1] != 0) | (flat[at - Wp] != 0) | (flat[at + Wp] != 0)
+        if not touch.any(): break
+        new, done = np.zeros(len(at), flat.dtype), ~touch
+        for k in range(8):                                       # the first non-line neighbour in the official order
+            nb = flat[at + step[k]]
+            take = ~done & ok[k] & (nb != 0)
+            new[take] = nb[take]; done |= take
+        took = done & touch
+        if not took.any(): break                                 # nothing can change any more
+        flat[at[took]] = new[took]                               # all of a pass reads the map as it was before the pass
+        at, ok = at[~took], ok[:, ~took]
+    return P[1:-1, 1:-1].copy()
 
 def squeeze_labels(fillmap) -> np.ndarray:
     "The official `squeeze_label_map`: ids 0..N-1 by ascending area (largest segment = N-1), int32."
@@ -538,40 +644,46 @@ def mutual_matching(C:torch.Tensor):
 
 # %% ../../nbs/11_anime.sgm.ipynb #c055
 SGM_DIS = dict(variational_refinement_iterations=25, finest_scale=0, gradient_descent_iterations=50)
+SGM_FULL_RES_MAX = 64 * 64       # padded patches with more pixels start DIS at half resolution (finest_scale=1); None = never
 
 def _gray(img:np.ndarray) -> np.ndarray:
     import cv2
     return cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
 
-def _patch(gray:np.ndarray, labels:np.ndarray, i:int, box) -> tuple[np.ndarray, np.ndarray]:
-    x1, y1, x2, y2 = (int(v) for v in box)
-    mask = labels[y1:y2 + 1, x1:x2 + 1] == i
-    p = gray[y1:y2 + 1, x1:x2 + 1].copy()
-    p[~mask] = 0
-    if p[mask].mean() < 20: p[mask] = (0.8 * p[mask] + 0.2 * 200).astype(np.uint8)   # too dark for DIS: brighten
-    return p, mask
+def _segment_patch(gray:np.ndarray, labels:np.ndarray, i:int, box, th:int, tw:int) -> tuple[np.ndarray, np.ndarray]:
+    "Segment `i`'s bounding box of `gray`, 0 outside the segment, centred on a black `(th, tw)` canvas; and its mask there."
+    x1, y1, x2, y2 = map(int, box)
+    h, w = y2 - y1 + 1, x2 - x1 + 1
+    t, l = (th - h) // 2, (tw - w) // 2
+    mask = np.zeros((th, tw), bool); patch = np.zeros((th, tw), np.uint8)
+    m = mask[t:t + h, l:l + w]
+    np.equal(labels[y1:y2 + 1, x1:x2 + 1], i, out=m)
+    v = gray[y1:y2 + 1, x1:x2 + 1][m]
+    if int(v.sum()) < 20 * v.size: v = (0.8 * v + 0.2 * 200).astype(np.uint8)   # mean < 20, too dark for DIS: brighten
+    patch[t:t + h, l:l + w][m] = v
+    return patch, mask
 
-def segment_flow(gray_a, labels_a, i:int, box_a, gray_b, labels_b, j:int, box_b, overlap_thr:float=0.8):
+def segment_flow(gray_a, labels_a, i:int, box_a, gray_b, labels_b, j:int, box_b, overlap_thr:float=0.8,
+                 full_res_max:int|None=SGM_FULL_RES_MAX):
     "DIS flow of segment `i` of A onto segment `j` of B: `(flow at i's pixels (P, 2) in raster order, overlap, accepted)`."
-    pa, ma = _patch(gray_a, labels_a, i, box_a)
-    pb, mb = _patch(gray_b, labels_b, j, box_b)
-    th, tw = max(pa.shape[0], pb.shape[0], 16) + 10, max(pa.shape[1], pb.shape[1], 16) + 10   # DIS wants a black border
-    def pad(p):
-        t, l = (th - p.shape[0]) // 2, (tw - p.shape[1]) // 2
-        return np.pad(p, ((t, th - t - p.shape[0]), (l, tw - l - p.shape[1]))), t, l
-    (pa, ta, la), (ma, _, _), (pb, _, _), (mb, _, _) = pad(pa), pad(ma), pad(pb), pad(mb)
-    flow = dis_flow(pa, pb, "medium", **SGM_DIS)
-    warped = forward_splat(torch.from_numpy(ma.astype(np.float32))[None, None],
-                           torch.from_numpy(flow).permute(2, 0, 1)[None], mode="average", eps=0)[0, 0].numpy()
-    on = warped >= 0.05
-    overlap = float((on & mb).sum() / on.sum()) if on.any() else 0.0
+    th = max(box_a[3] - box_a[1], box_b[3] - box_b[1], 15) + 11          # both boxes, at least 16 px, + a black border
+    tw = max(box_a[2] - box_a[0], box_b[2] - box_b[0], 15) + 11
+    pa, ma = _segment_patch(gray_a, labels_a, i, box_a, th, tw)
+    pb, mb = _segment_patch(gray_b, labels_b, j, box_b, th, tw)
+    if np.array_equal(pa, pb):                                   # a still or rigidly moved segment: DIS(I, I) is exactly 0
+        flow, on = np.zeros((th, tw, 2), np.float32), ma
+    else:
+        fine = full_res_max is None or th * tw <= full_res_max
+        flow = dis_flow(pa, pb, "medium", **(SGM_DIS if fine else {**SGM_DIS, "finest_scale": 1}))
+        on = forward_splat_np(ma, flow, mode="average", eps=0) >= 0.05   # where A's mask lands
+    n = int(on.sum())
+    overlap = float((on & mb).sum() / n) if n else 0.0
     shift = np.array([(box_b[0] + box_b[2] - box_a[0] - box_a[2]) / 2, (box_b[1] + box_b[3] - box_a[1] - box_a[3]) / 2])
-    yy, xx = np.nonzero(ma)                                      # raster order = the segment's pixel list
-    return flow[yy, xx] + shift, overlap, overlap > overlap_thr
+    return flow[ma] + shift, overlap, overlap > overlap_thr        # boolean indexing = raster order = the pixel list
 
 def guidance_flow(labels_a, labels_b, img_a, img_b, match, rank_sum, stats_a:SegmentStats|None=None, stats_b:SegmentStats|None=None,
                   rank_sum_thr:int=0, max_shift:float=250, min_area:int=50, max_area_frac:float=0.12, max_area_ratio:float=3,
-                  overlap_thr:float=0.8) -> dict:
+                  overlap_thr:float=0.8, full_res_max:int|None=SGM_FULL_RES_MAX) -> dict:
     "Piece-wise flow A→B `(2, H, W)` float32 from matched segments; a dict with `flow`, `valid`, `accepted`, `overlap`, `seg_flow`."
     labels_a, labels_b = np.asarray(labels_a), np.asarray(labels_b)
     sa = stats_a or segment_stats(labels_a); sb = stats_b or segment_stats(labels_b)
@@ -582,19 +694,15 @@ def guidance_flow(labels_a, labels_b, img_a, img_b, match, rank_sum, stats_a:Seg
     valid = ((rank_sum <= rank_sum_thr) & (np.hypot(shift[:, 0], shift[:, 1]) <= max_shift) & (sa.area < max_area_frac * H * W)
              & (sa.area > min_area) & (np.maximum(ar, 1 / ar) < max_area_ratio))
     ga, gb = _gray(img_a), _gray(img_b)
-    flat = np.zeros((H * W, 2), np.float64)
+    flat = np.zeros((H * W, 2), np.float32)
     accepted, overlap, seg_flow = np.zeros(sa.n, bool), np.full(sa.n, np.nan), np.zeros((sa.n, 2))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)                 # patch-sized tensors: extra threads only add hand-off latency
-    try:
-        for i in np.flatnonzero(valid):
-            f, overlap[i], ok = segment_flow(ga, labels_a, i, sa.bbox[i], gb, labels_b, match[i], sb.bbox[match[i]], overlap_thr)
-            if ok: flat[sa.pixels(i)] = f; accepted[i] = True; seg_flow[i] = f.mean(0)
-    finally: torch.set_num_threads(threads)
-    flow = np.ascontiguousarray(flat.reshape(H, W, 2).transpose(2, 0, 1)).astype(np.float32)
+    for i in np.flatnonzero(valid):
+        f, overlap[i], ok = segment_flow(ga, labels_a, i, sa.bbox[i], gb, labels_b, match[i], sb.bbox[match[i]], overlap_thr, full_res_max)
+        if ok: flat[sa.pixels(i)] = f; accepted[i] = True; seg_flow[i] = f.mean(0)
+    flow = np.ascontiguousarray(flat.reshape(H, W, 2).transpose(2, 0, 1))
     return dict(flow=flow, valid=valid, accepted=accepted, overlap=overlap, seg_flow=seg_flow)
 
-# %% ../../nbs/11_anime.sgm.ipynb #c059
+# %% ../../nbs/11_anime.sgm.ipynb #c061
 ATD_SIZE = (960, 540)
 
 @dataclass
@@ -652,7 +760,7 @@ class SGMResult:
                 f"{len(self.matches)}, flows on {int(self.accepted13.sum())}/{int(self.accepted31.sum())} segments)")
 
 def sgm_flows(img1, img3, extractor:nn.Module|None=None, preset="japan", size:tuple[int, int]|None=None,
-              rank_sum_thr:int=0, labels1=None, labels3=None) -> SGMResult:
+              rank_sum_thr:int=0, labels1=None, labels3=None, full_res_max:int|None=SGM_FULL_RES_MAX) -> SGMResult:
     "Segment-Guided Matching of two RGB frames: segments, mutual matches and the piece-wise guidance flows 1→3 and 3→1."
     import cv2
     a, b = _as_frame(img1, "img1", MIN_SIZE), _as_frame(img3, "img3", MIN_SIZE)
@@ -681,8 +789,8 @@ def sgm_flows(img1, img3, extractor:nn.Module|None=None, preset="japan", size:tu
         C = affinity(p1, p3, s1, s3).cpu()
         rs13, m13, rs31, m31 = (v.numpy() for v in mutual_matching(C))
     T["match"] = time.perf_counter() - t0; t0 = time.perf_counter()
-    g13 = guidance_flow(labs[0], labs[1], a, b, m13, rs13, s1, s3, rank_sum_thr)
-    g31 = guidance_flow(labs[1], labs[0], b, a, m31, rs31, s3, s1, rank_sum_thr)
+    g13 = guidance_flow(labs[0], labs[1], a, b, m13, rs13, s1, s3, rank_sum_thr, full_res_max=full_res_max)
+    g31 = guidance_flow(labs[1], labs[0], b, a, m31, rs31, s3, s1, rank_sum_thr, full_res_max=full_res_max)
     T["guide"] = time.perf_counter() - t0
     return SGMResult(g13["flow"], g31["flow"], labs[0], labs[1], s1, s3, C.numpy(), m13, rs13, m31, rs31,
                      g13["valid"], g31["valid"], g13["accepted"], g31["accepted"], g13["overlap"], g31["overlap"],
@@ -696,7 +804,7 @@ def sgm_guide(**kwargs):
         return r.flow13.transpose(1, 2, 0), r.flow31.transpose(1, 2, 0)
     return guide
 
-# %% ../../nbs/11_anime.sgm.ipynb #c063
+# %% ../../nbs/11_anime.sgm.ipynb #c065
 def plot_matches(res:SGMResult, img1=None, img3=None, ax=None, alpha:float=0.6, seed:int=0):
     "Segments of both frames side by side (matched pairs share a colour) with lines between matched centroids; returns the figure."
     import matplotlib.pyplot as plt
