@@ -22,8 +22,8 @@ from .core import (SynthlabError, InputError, CheckpointError, MissingFileError,
 
 # %% auto #0
 __all__ = ['TOY_WEIGHTS', 'TOY_BIAS', 'TASKS', 'TrainConfig', 'dist_info', 'unwrap_model', 'global_batches', 'save_checkpoint',
-           'load_checkpoint', 'get_rng_state', 'set_rng_state', 'History', 'fit', 'toy_data', 'toy_loss',
-           'register_task', 'get_task', 'toy_task', 'train_main']
+           'load_checkpoint', 'get_rng_state', 'set_rng_state', 'History', 'history_path', 'save_history', 'fit',
+           'toy_data', 'toy_loss', 'register_task', 'get_task', 'toy_task', 'train_main']
 
 # %% ../nbs/03_train.ipynb #c005
 _OPTIMIZERS = ("adam", "adamw", "sgd")
@@ -231,6 +231,20 @@ class History:
         return fig
 
 # %% ../nbs/03_train.ipynb #c035
+def history_path(name:str, folder=None) -> Path:
+    "Where the training history of preset `name` lives: `history/<name>.json` in the folder `hub.save_weights` writes to."
+    from synthlab.hub import search_dirs
+    return search_dirs(folder)[0] / "history" / f"{name}.json"
+
+def save_history(history:History, name:str, folder=None, every:int=1, force:bool=False) -> Path:
+    "Save `history` as preset `name`'s training history (every `every`-th record, plus validation and last records)."
+    hp = history_path(name, folder)
+    if hp.exists() and not force: raise OverwriteError(f"{hp} already exists", "pass force=True to replace it")
+    n = len(history)
+    recs = [r for i, r in enumerate(history.records) if i % every == 0 or any(k.startswith("val_") for k in r) or i == n - 1]
+    return History([{k: (round(v, 5) if isinstance(v, float) else v) for k, v in r.items()} for r in recs]).save(hp)
+
+# %% ../nbs/03_train.ipynb #c038
 _TRAJECTORY_KEYS = ("batch_size", "lr", "weight_decay", "optimizer", "momentum", "betas", "grad_clip", "lr_schedule", "warmup_steps", "seed")
 _DEFAULTS = {"betas": (0.9, 0.999)}   # keys added later: older checkpoints lack them
 
@@ -330,7 +344,7 @@ def _progress_bar(total:int, initial:int, enabled:bool):
     from tqdm.auto import tqdm
     return tqdm(total=total, initial=initial, desc="train", dynamic_ncols=True, leave=True)
 
-# %% ../nbs/03_train.ipynb #c037
+# %% ../nbs/03_train.ipynb #c040
 def fit(model:nn.Module,                   # trained in place (wrapped in DDP under torchrun)
         train_ds:Dataset,                   # map-style dataset; each item is collated into the batch
         loss_fn:Callable,                   # `loss_fn(model, batch) -> (mean loss, {name: number})` or just the loss
@@ -489,7 +503,7 @@ def _fit(model, train_ds, loss_fn, cfg, val_ds, metrics_fn, collate_fn, on_step,
     model.train(was_training)
     return history
 
-# %% ../nbs/03_train.ipynb #c040
+# %% ../nbs/03_train.ipynb #c043
 TOY_WEIGHTS = torch.tensor([-1.0, -1/3, 1/3, 1.0])
 TOY_BIAS = 0.5
 
@@ -506,7 +520,7 @@ def toy_loss(model:nn.Module, batch) -> tuple[torch.Tensor, dict]:
     pred = model(x)
     return F.mse_loss(pred, y), {"mae": (pred - y).abs().mean()}
 
-# %% ../nbs/03_train.ipynb #c052
+# %% ../nbs/03_train.ipynb #c055
 TASKS: dict[str, Callable[[dict], dict]] = {}
 
 def register_task(name:str):
@@ -549,7 +563,7 @@ def toy_task(overrides:dict) -> dict:
         print(f"toy: learned w = {[round(v, 3) for v in w.tolist()]}, true w = {[round(v, 3) for v in TOY_WEIGHTS.tolist()]}")
     return dict(model=model, train_ds=toy_data(256, seed=0), val_ds=toy_data(64, seed=1), loss_fn=toy_loss, cfg=cfg, on_end=on_end)
 
-# %% ../nbs/03_train.ipynb #c057
+# %% ../nbs/03_train.ipynb #c060
 def _train_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="synthlab train", description="Train a registered task with synthlab's loop "
                                 "(single process, or under `torchrun --nproc_per_node N --no-python synthlab train ...`).")

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 import synthlab
 from ..core import SynthlabError, InputError, ShapeError, MissingFileError, img2tensor, tensor2img
 from ..flow import dis_flow
-from ..train import TrainConfig, History, register_task, unwrap_model, load_checkpoint
+from ..train import TrainConfig, History, register_task, unwrap_model, load_checkpoint, history_path, save_history
 from .data import make_triplet, triplets_from_sequence, LEVELS
 from .model import AnimeInterp, AnimeInterpConfig
 
@@ -25,7 +25,7 @@ __all__ = ['TRAIN_SEED_OFFSET', 'VAL_SEED_OFFSET', 'TEST_SEED_OFFSET', 'GUIDES',
            'check_guide', 'guide_flows', 'guide_tensors', 'GuidedAnimeInterp', 'guided_anime_interp', 'blend_init_',
            'CelTriplets', 'edge_mask', 'anime_loss', 'AnimeTaskConfig', 'anime_spec', 'anime_task', 'train_anime',
            'anime_tiny_task', 'heldout_triplets', 'benchmark_sets', 'benchmark', 'benchmark_metrics', 'benchmark_table',
-           'load_run', 'history_path', 'ship', 'preset_history']
+           'load_run', 'ship', 'preset_history']
 
 # %% ../../nbs/17_anime.train.ipynb #c007
 TRAIN_SEED_OFFSET = 10_000_000  # training triplet i: make_triplet(TRAIN_SEED_OFFSET + i); i < 5,000,000
@@ -335,11 +335,6 @@ def load_run(run_dir) -> tuple[GuidedAnimeInterp, AnimeTaskConfig, History]:
     load_state_dict_strict(model, ck["model"], name=f"run {run}")
     return model.eval(), tcfg, History(ck.get("history", []))
 
-def history_path(name:str="anime-small", folder=None) -> Path:
-    "Where `ship` keeps the training history of preset `name`."
-    from synthlab.hub import weights_dir
-    return Path(folder or weights_dir()) / "history" / f"{name}.json"
-
 def ship(run_dir, name:str="anime-small", metrics:dict|None=None, command:str="", folder=None, force:bool=False, every:int=1):
     "Save run `run_dir` as preset `name` (weights + card via `hub.save_weights`) and its history (every `every`-th record)."
     from synthlab.hub import save_weights
@@ -350,12 +345,7 @@ def ship(run_dir, name:str="anime-small", metrics:dict|None=None, command:str=""
             f"{tcfg.size[0]}x{tcfg.size[1]}, flips and time reversal; guide {tcfg.guide!r}; {steps} steps")
     card = save_weights(model, name, "synthlab.anime.train:guided_anime_interp", tcfg.model_config(), data=data,
                         command=command, metrics=metrics or {}, folder=folder, force=force)
-    recs = [r for i, r in enumerate(hist.records) if i % every == 0 or any(k.startswith("val_") for k in r) or i == len(hist) - 1]
-    hp = history_path(name, folder)
-    if hp.exists() and not force:
-        from synthlab.core import OverwriteError
-        raise OverwriteError(f"{hp} already exists", "pass force=True to replace it")
-    History([{k: (round(v, 5) if isinstance(v, float) else v) for k, v in r.items()} for r in recs]).save(hp)
+    save_history(hist, name, folder, every, force)
     return card
 
 def preset_history(name:str="anime-small", folder=None) -> History:

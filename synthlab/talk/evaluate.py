@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from ..core import InputError, ShapeError, MissingFileError, OverwriteError
-from ..train import TrainConfig, History, register_task, unwrap_model, load_checkpoint
+from ..train import TrainConfig, History, register_task, unwrap_model, load_checkpoint, save_history
 from ..metrics import ssim, cpbd, lmd
 from .data import (render_face, make_clip, TalkClip, TRAIN_IDS, TEST_IDS, split_ids, LM_GROUPS,
                                 identity_for)
@@ -868,7 +868,7 @@ def load_expert_run(run_dir) -> tuple[nn.Module, object, History]:
 
 def ship_expert(run_dir, name:str, command:str="", folder=None, force:bool=False, metrics:dict|None=None):
     "Save run `run_dir` as preset `name` (weights + card with held-out metrics) and its history in `<weights>/history/<name>.json`."
-    from synthlab.hub import save_weights, weights_dir
+    from synthlab.hub import save_weights
     model, tcfg, hist = load_expert_run(run_dir)
     steps = hist.records[-1]["step"] if len(hist) else 0
     wall = (Path(run_dir) / "wall_s.txt")
@@ -891,7 +891,5 @@ def ship_expert(run_dir, name:str, command:str="", folder=None, force:bool=False
     command += f"  # then: python -c \"from synthlab.talk.evaluate import ship_expert; ship_expert('{run_dir}', '{name}', force=True)\""
     card = save_weights(model, name, builder, tcfg.model_config(), data=data, command=command, metrics={**m, **extra},
                         folder=folder, force=force)
-    hp = Path(folder or weights_dir()) / "history" / f"{name}.json"
-    if hp.exists() and not force: raise OverwriteError(f"{hp} already exists", "pass force=True to replace it")
-    History([{k: (round(v, 5) if isinstance(v, float) else v) for k, v in r.items()} for r in hist.records]).save(hp)
+    save_history(hist, name, folder, force=force)
     return card

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 from ..core import InputError, MissingFileError
-from ..train import TrainConfig, History, register_task, load_checkpoint
+from ..train import TrainConfig, History, register_task, load_checkpoint, save_history
 from .data import SyntheticTalkDataset, render_face, augment_nonid, VISEMES, viseme_mouth
 from .losses import (DiscriminatorConfig, MultiscaleDiscriminator, LossWeights, generator_losses,
                                   discriminator_losses, contrastive_av_loss, crossmodal_l1)
@@ -22,7 +22,7 @@ from .model import PCAVS, PCAVSConfig, build_pcavs
 # %% auto #0
 __all__ = ['POSE_SOURCES', 'RECIPES', 'TalkTaskConfig', 'talk_items', 'TalkGAN', 'frozen', 'mouth_mask', 'talk_loss',
            'talk_metrics', 'talk_spec', 'talk_task', 'talk_phase1_task', 'talk_phase2_task', 'talk_gan_task',
-           'talk_tiny_task', 'load_run', 'history_path', 'ship']
+           'talk_tiny_task', 'load_run', 'ship']
 
 # %% ../../nbs/26_talk.train.ipynb #c006
 POSE_SOURCES = ("remouth", "target")
@@ -233,25 +233,16 @@ def load_run(run_dir) -> tuple[PCAVS, TalkTaskConfig, History]:
     model.load_state_dict({k[len("model."):]: v for k, v in ck["model"].items() if k.startswith("model.")})   # strict; D is dropped
     return model.eval(), tcfg, History(ck.get("history", []))
 
-def history_path(name:str="talk-small", folder=None) -> Path:
-    from synthlab.hub import search_dirs
-    return Path(folder or search_dirs()[0]) / "history" / f"{name}.json"
-
 def ship(run_dir, name:str="talk-small", metrics:dict|None=None, command:str="", folder=None, force:bool=False, every:int=4):
     "Save run `run_dir` as preset `name` (PCAVS weights in float16 + card via `hub.save_weights`) and its history."
     from synthlab.hub import save_weights
-    from synthlab.core import OverwriteError
     model, tcfg, hist = load_run(run_dir)
     steps = hist.records[-1]["step"] if len(hist) else 0
     data = (f"synthetic talking heads (synthlab.talk.data), TRAIN identities 0..{tcfg.n_identities - 1}, "
             f"{tcfg.clips_per_identity} clips x {tcfg.n_frames} frames each at {tcfg.size} px, pose source {tcfg.pose_source!r}; {steps} steps")
     card = save_weights(model, name, "synthlab.talk.model:build_pcavs", {"size": tcfg.model}, data=data, command=command,
                         metrics=metrics or {}, folder=folder, force=force, half=True)
-    hp = history_path(name, folder)
-    if hp.exists() and not force: raise OverwriteError(f"{hp} already exists", "pass force=True to replace it")
-    hp.parent.mkdir(parents=True, exist_ok=True)
-    recs = [r for i, r in enumerate(hist.records) if i % every == 0 or any(k.startswith("val_") for k in r) or i == len(hist) - 1]
-    History([{k: (round(v, 5) if isinstance(v, float) else v) for k, v in r.items()} for r in recs]).save(hp)
+    save_history(hist, name, folder, every, force)
     return card
 
 # %% ../../nbs/26_talk.train.ipynb #c022
