@@ -8,6 +8,7 @@ Docs: https://synthlab.github.io/synthlab/io.html.md"""
 from __future__ import annotations
 import os, math, struct, tempfile, warnings
 from contextlib import contextmanager
+from io import BytesIO
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -21,7 +22,7 @@ from .core import SynthlabError, ShapeError, InputError, FileFormatError, Missin
 # %% auto #0
 __all__ = ['IMAGE_SUFFIXES', 'VIDEO_SUFFIXES', 'SOUNDFILE_SUFFIXES', 'AUDIO_WRITE_SUFFIXES', 'check_writable', 'read_image',
            'write_image', 'write_video', 'read_video', 'VideoInfo', 'video_info', 'read_audio', 'write_audio',
-           'show_frames']
+           'show_frames', 'new_figure', 'figure_png', 'guard']
 
 # %% ../nbs/01_io.ipynb #c008
 def _as_path(path, what:str="path") -> Path:
@@ -472,3 +473,28 @@ def show_frames(frames, titles:Sequence[str]|None=None, ncols:int|None=None, siz
     fig.tight_layout(pad=0.3)
     plt.close(fig)  # not pyplot's to show: the returned figure displays once
     return fig
+
+# %% ../nbs/01_io.ipynb #c045
+def new_figure(w:float, h:float, dpi:int=72):
+    "A bare matplotlib `Figure` of `w` x `h` inches at `dpi` (no pyplot: nothing global keeps it alive)."
+    for name, v in (("w", w), ("h", h), ("dpi", dpi)):
+        if not isinstance(v, (int, float, np.integer, np.floating)) or isinstance(v, bool) or not v > 0:
+            raise InputError(f"new_figure needs a positive number for {name}, got {v!r}")
+    from matplotlib.figure import Figure
+    return Figure(figsize=(w, h), dpi=dpi)
+
+def figure_png(fig) -> bytes:
+    "A matplotlib figure as PNG bytes, `figsize * dpi` pixels."
+    if not hasattr(fig, "savefig"): raise InputError(f"figure_png expects a matplotlib Figure, got {type(fig).__name__}")
+    buf = BytesIO(); fig.savefig(buf, format="png", dpi="figure"); return buf.getvalue()
+
+# %% ../nbs/01_io.ipynb #c051
+def guard(status, fn) -> bool:
+    "Run `fn()`; on failure show one sentence in `status.value` (never a traceback in the page). True if `fn` succeeded."
+    try:
+        fn(); status.value = ""
+        return True
+    except Exception as e:
+        msg = str(e) if isinstance(e, SynthlabError) else f"{type(e).__name__}: {e}"
+        status.value = f"<span style='color:#b00'>could not draw this: {msg}</span>"
+        return False

@@ -1,5 +1,5 @@
 "Tests for synthlab.io: image/video/audio round trips, corrupt and truncated files, validation, no-overwrite and atomic writes."
-import os, random
+import io, os, random, subprocess, sys
 from fractions import Fraction
 from pathlib import Path
 import numpy as np
@@ -11,7 +11,7 @@ import torch
 
 from synthlab.core import SynthlabError, ShapeError, InputError, FileFormatError, MissingFileError, OverwriteError
 from synthlab.io import (check_writable, read_image, write_image, read_video, write_video, video_info, VideoInfo,
-                         read_audio, write_audio, show_frames, _atomic_write)
+                         read_audio, write_audio, show_frames, new_figure, figure_png, guard, _atomic_write)
 
 torch.set_num_threads(1)
 
@@ -503,6 +503,47 @@ def test_show_frames_errors():
     with pytest.raises(InputError, match="no frames"): show_frames([])
     with pytest.raises(ShapeError): show_frames([np.zeros((4, 4, 5), np.uint8)])
     with pytest.raises(InputError, match="ncols"): show_frames([np.zeros((4, 4, 3), np.uint8)], ncols=0)
+
+
+# ---------------------------------------------------------------- figures and widget callbacks
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+def test_new_figure_png_size_and_pixels():
+    import matplotlib.pyplot as plt
+    before = plt.get_fignums()
+    fig = new_figure(2, 1, dpi=50)
+    assert plt.get_fignums() == before  # not registered with pyplot
+    assert tuple(fig.get_size_inches()) == (2, 1) and fig.dpi == 50
+    fig.patch.set_facecolor((1, 0, 0))  # an empty all-red figure
+    png = figure_png(fig)
+    assert png[:8] == PNG_SIGNATURE
+    im = Image.open(io.BytesIO(png))
+    assert im.size == (100, 50)  # figsize * dpi = (2 * 50, 1 * 50)
+    px = np.asarray(im.convert("RGB"))
+    assert (px == [255, 0, 0]).all()
+    assert Image.open(io.BytesIO(figure_png(new_figure(1.5, 0.5)))).size == (108, 36)  # default dpi 72
+
+def test_figure_png_errors():
+    with pytest.raises(InputError, match="positive number for w"): new_figure(0, 1)
+    with pytest.raises(InputError, match="positive number for h"): new_figure(1, -2)
+    with pytest.raises(InputError, match="positive number for dpi"): new_figure(1, 1, dpi="72")
+    with pytest.raises(InputError, match="positive number for w"): new_figure(True, 1)
+    with pytest.raises(InputError, match="expects a matplotlib Figure"): figure_png(b"not a figure")
+
+def test_guard_reports_errors_in_status():
+    class Status: value = "stale"
+    st = Status()
+    assert guard(st, lambda: None) is True and st.value == ""
+    assert guard(st, lambda: read_image("/no/such/file.png")) is False
+    assert "could not draw this" in st.value and "does not exist" in st.value and "MissingFileError" not in st.value
+    assert guard(st, lambda: {}["k"]) is False and "KeyError" in st.value
+    with pytest.raises(AttributeError): guard(object(), lambda: None)  # a status needs a writable .value
+
+def test_io_import_stays_light():
+    code = "import sys, synthlab.io; print('matplotlib' in sys.modules, 'ipywidgets' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=Path(__file__).parents[1])
+    assert out.stdout.split() == ["False", "False"], out.stderr
 
 
 # ---------------------------------------------------------------- real files (skip where ../shared/data is absent)

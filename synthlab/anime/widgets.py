@@ -6,19 +6,20 @@ Docs: https://synthlab.github.io/synthlab/anime.widgets.html.md"""
 
 # %% ../../nbs/19_anime.widgets.ipynb #c003
 from __future__ import annotations
-import io, math, os, tempfile, time
+import math, os, tempfile, time
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from ..core import SynthlabError, InputError, ShapeError, img2tensor, tensor2img
+from ..core import InputError, ShapeError, img2tensor, tensor2img
 from ..flow import flow_to_color, show_flow, dis_flow
 from ..metrics import psnr
+from ..io import new_figure, figure_png, guard
 
 # %% auto #0
-__all__ = ['HOLE', 'LEVELS', 'SIZES', 'Exploration', 'explore', 'explore_triplet', 'figure_png', 'plot_segments', 'flow_scale',
-           'plot_flows', 'plot_result', 'fit_frames', 'frames_from_upload', 'FlowExplorer']
+__all__ = ['HOLE', 'LEVELS', 'SIZES', 'Exploration', 'explore', 'explore_triplet', 'plot_segments', 'flow_scale', 'plot_flows',
+           'plot_result', 'fit_frames', 'frames_from_upload', 'FlowExplorer']
 
 # %% ../../nbs/19_anime.widgets.ipynb #c007
 HOLE = np.array([255, 0, 255], np.uint8)      # magenta: no pixel was splatted here
@@ -125,19 +126,11 @@ def explore_triplet(model:nn.Module, seed:int=0, level="hard", size=(256, 160), 
                    flow13=T.flow13, valid13=T.valid13)
 
 # %% ../../nbs/19_anime.widgets.ipynb #c015
-def _figure(w:float, h:float, dpi:int=72):
-    from matplotlib.figure import Figure
-    return Figure(figsize=(w, h), dpi=dpi)
-
-def figure_png(fig) -> bytes:
-    "A matplotlib figure as PNG bytes."
-    buf = io.BytesIO(); fig.savefig(buf, format="png"); return buf.getvalue()
-
 def plot_segments(ex:Exploration, width:float=10.0):
     "Segments of both frames (matched pairs share a colour) and lines between matched centroids; returns the `Figure`."
     from synthlab.anime.sgm import plot_matches
     W, H = ex.size
-    fig = _figure(width, width * H / (2 * W) + 0.35)
+    fig = new_figure(width, width * H / (2 * W) + 0.35)
     ax = fig.add_axes([0, 0, 1, 1 - 0.35 / (width * H / (2 * W) + 0.35)])
     plot_matches(ex.sgm, ex.frame1, ex.frame3, ax=ax)
     r = ex.sgm
@@ -165,7 +158,7 @@ def plot_flows(ex:Exploration, arrows:bool=True, width:float=10.0):
     fl, err = ex.flows(), ex.epe()
     W, H = ex.size
     n = len(fl)
-    fig = _figure(width, width / 3 * H / W + 0.45)
+    fig = new_figure(width, width / 3 * H / W + 0.45)
     mx = flow_scale(fl)
     step = max(8, (W // 20) // 4 * 4)
     for i, (k, f) in enumerate(fl.items()):
@@ -200,7 +193,7 @@ def plot_result(ex:Exploration, t:float=0.5, width:float=10.0, vmax:float=0.25):
         gt = img2tensor(truth)
         err = (est - gt).abs().mean(1)[0].numpy()
         panels += [(truth, "truth"), (err, f"|error|: PSNR {float(psnr(est, gt)):.2f} dB")]
-    fig = _figure(width, width / 5 * H / W + 0.4)
+    fig = new_figure(width, width / 5 * H / W + 0.4)
     for i, (im, title) in enumerate(panels):
         ax = fig.add_axes([i / 5 + 0.003, 0.0, 1 / 5 - 0.006, 1 - 0.4 / (width / 5 * H / W + 0.4)])
         ax.imshow(im, cmap="magma" if im.ndim == 2 else None, vmin=0, vmax=vmax if im.ndim == 2 else None, interpolation="nearest")
@@ -282,26 +275,18 @@ class FlowExplorer:
         self.guide.observe(self._on_guide, names="value")
         for w in (self.upload1, self.upload3): w.observe(self._on_upload, names="value")
         self.synthetic.on_click(lambda _: self._on_pair())
-        self.arrows.observe(lambda _: self._guarded(self.draw_flows), names="value")
-        self.t.observe(lambda _: self._guarded(self.draw_result), names="value")
+        self.arrows.observe(lambda _: guard(self.status, self.draw_flows), names="value")
+        self.t.observe(lambda _: guard(self.status, self.draw_result), names="value")
         self._frames = None                                   # uploaded (frame1, frame3) or None = synthetic
-        self._guarded(self.load)
+        guard(self.status, self.load)
 
     def _repr_mimebundle_(self, **kw): return self.widget._repr_mimebundle_(**kw)
 
-    def _guarded(self, fn):
-        "Run a redraw; a failure shows as one sentence in the status line (never a traceback in the page)."
-        try:
-            fn(); self.status.value = ""
-        except Exception as e:
-            msg = str(e) if isinstance(e, SynthlabError) else f"{type(e).__name__}: {e}"
-            self.status.value = f"<span style='color:#b00'>could not draw this: {msg}</span>"
-
     def _on_pair(self, change=None):
         self._frames = None
-        self._guarded(self.load)
+        guard(self.status, self.load)
 
-    def _on_guide(self, change=None): self._guarded(self.load)
+    def _on_guide(self, change=None): guard(self.status, self.load)
 
     def _on_upload(self, change=None):
         if not (self.upload1.value and self.upload3.value): 
@@ -310,7 +295,7 @@ class FlowExplorer:
             f1, = frames_from_upload(self.upload1.value); f3, = frames_from_upload(self.upload3.value)
             self._frames = fit_frames(f1, f3, SIZES["384x224"])
             self.load()
-        self._guarded(go)
+        guard(self.status, go)
 
     def load(self):
         "(Re)compute the exploration for the current pair and guide, then draw everything."

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
-from ..core import InputError, ShapeError
+from ..core import InputError, ShapeError, img2tensor
 from ..metrics import (roc_curve, roc_auc, eer, average_precision, accuracy, confusion_matrix,
                               multiclass_accuracy, plot_roc, mask_iou, mask_l1, ap_at_tiou, ar_at_an, summary_table,
                               MetricTable)
@@ -462,7 +462,7 @@ def detector_score_fn(detector, size:int|None=None, batch_size:int=64, device=No
             out = []
             for i in range(0, len(images), batch_size):
                 arr = [cv2.resize(np.asarray(im), (S, S), interpolation=cv2.INTER_AREA) for im in images[i:i + batch_size]]
-                x = torch.from_numpy(np.stack(arr)).permute(0, 3, 1, 2).float().div(255).to(dev)
+                x = img2tensor(arr, dev)
                 out.append(_get(detector.predict(x), "p_fake", "detector.predict"))
             return np.concatenate(out)
         finally: detector.train(was)

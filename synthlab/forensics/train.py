@@ -96,7 +96,7 @@ def detect_spec(overrides:dict, tcfg:DetectTaskConfig|None=None, defaults:dict|N
     "A `synthlab train` spec for `tcfg` (default: the shipped image detector)."
     tcfg = tcfg or DetectTaskConfig()
     cfg = TrainConfig(**{**dict(epochs=6, batch_size=32, lr=2e-3, optimizer="adamw", weight_decay=1e-4, lr_schedule="cosine",
-                                warmup_steps=50, log_every=10, ckpt_every=200, out_dir=f"runs/detect-{tcfg.kind}"),
+                                warmup_steps=50, log_every=10, ckpt_every=200, out_dir="runs/detect"),
                          **(defaults or {})}).replace(**overrides)
     tr, va = task_data(tcfg)
     with torch.random.fork_rng(devices=[]):
@@ -129,13 +129,14 @@ def detect_remained_task(overrides:dict) -> dict:
 @register_task("detect-mask")
 def detect_mask_task(overrides:dict) -> dict:
     "`synthlab train detect-mask`: the U-Net localizer on the difference masks."
-    return detect_spec(overrides, DetectTaskConfig(kind="mask", model=dict(size=128)), dict(out_dir="runs/detect-mask"))
+    return detect_spec(overrides, DetectTaskConfig(kind="mask", model=dict(size=128, base=8)),
+                       dict(out_dir="runs/detect-mask", batch_size=16, epochs=2))
 
 @register_task("detect-video")
 def detect_video_task(overrides:dict) -> dict:
     "`synthlab train detect-video`: the TSM video model on 16-frame clips (clip and frame labels)."
     return detect_spec(overrides, DetectTaskConfig(kind="video", model=dict(size=64, n_frames=16)),
-                       dict(out_dir="runs/detect-video", batch_size=8))
+                       dict(out_dir="runs/detect-video", batch_size=8, epochs=25, warmup_steps=20, ckpt_every=100))
 
 # %% ../../nbs/38_forensics.train.ipynb #c015
 TINY_DATASET = dict(n_identities=2, images_per_method=1, videos=2, size=64, n_frames=8, talking_head=False,

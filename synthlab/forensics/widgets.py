@@ -6,7 +6,7 @@ Docs: https://synthlab.github.io/synthlab/forensics.widgets.html.md"""
 
 # %% ../../nbs/39a_forensics.widgets.ipynb #c003
 from __future__ import annotations
-import io, math, tempfile, time, warnings
+import math, tempfile, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -14,7 +14,7 @@ import cv2
 import torch
 from torch import nn
 from ..core import SynthlabError, InputError, ShapeError, CheckpointError, MissingFileError, img2tensor
-from ..io import read_image
+from ..io import read_image, new_figure, figure_png, guard
 from . import schema
 from .schema import MASK_THRESHOLD, TRI_NAMES
 from .faces import as_rgb, find_faces, crop_face
@@ -24,7 +24,7 @@ from .forge import synthetic_face, face_swap, reenact, edit_attribute, split_ide
 __all__ = ['DEFAULT_DETECTOR', 'UNTRAINED', 'METHODS', 'METHOD_NAMES', 'HEADS', 'load_detector', 'detector_presets',
            'detector_size', 'resize_to', 'prepare_image', 'Sample', 'bundled_samples', 'Attribution', 'check_method',
            'predict', 'occlusion_window', 'attribute', 'binary_mask', 'mask_agreement', 'normalize_map', 'overlay',
-           'figure_png', 'plot_attribution', 'compare_real_fake', 'time_methods', 'images_from_upload', 'face_or_whole',
+           'plot_attribution', 'compare_real_fake', 'time_methods', 'images_from_upload', 'face_or_whole',
            'SaliencyExplorer']
 
 # %% ../../nbs/39a_forensics.widgets.ipynb #c007
@@ -281,14 +281,6 @@ def overlay(image, attr_map, alpha:float=0.6, cmap:str="inferno") -> np.ndarray:
     w = alpha * np.sqrt(m)[..., None]                      # faint evidence stays faint, the picture shows through
     return (img * (1 - w) + heat * w).round().clip(0, 255).astype(np.uint8)
 
-def _figure(w:float, h:float, dpi:int=80):
-    from matplotlib.figure import Figure
-    return Figure(figsize=(w, h), dpi=dpi)
-
-def figure_png(fig) -> bytes:
-    "A matplotlib figure as PNG bytes."
-    buf = io.BytesIO(); fig.savefig(buf, format="png"); return buf.getvalue()
-
 def _show(ax, im, title:str, **kw):
     ax.imshow(im, interpolation="nearest", **kw); ax.set_title(title, fontsize=8); ax.set_xticks([]); ax.set_yticks([])
 
@@ -314,7 +306,7 @@ def _row(axs, att:Attribution, mask, label:str):
 
 def plot_attribution(att:Attribution, mask=None, title:str|None=None):
     "Picture | overlay | true mask (top 10 % of the map outlined, + at its maximum: green inside the mask); returns the Figure."
-    fig = _figure(7.2, 2.75)
+    fig = new_figure(7.2, 2.75, dpi=80)
     axs = fig.subplots(1, 3)
     _row(axs, att, mask, title or "input")
     fig.subplots_adjust(left=0.01, right=0.99, top=0.88, bottom=0.01, wspace=0.05)
@@ -323,7 +315,7 @@ def plot_attribution(att:Attribution, mask=None, title:str|None=None):
 def compare_real_fake(model:nn.Module, real, fake, mask=None, method:str="gradcam", **kw):
     "Explain a fake and its real source with one method; returns (Figure with one row each, dict(real=, fake=, agreement=))."
     ar, af = attribute(model, real, method, **kw), attribute(model, fake, method, **kw)
-    fig = _figure(7.2, 5.3)
+    fig = new_figure(7.2, 5.3, dpi=80)
     axs = fig.subplots(2, 3)
     _row(axs[0], ar, None, "real source")
     agr = _row(axs[1], af, mask, "fake")
@@ -337,14 +329,6 @@ def time_methods(model:nn.Module, image, methods=METHODS, repeats:int=1, **kw) -
     return {m: min(attribute(model, image, m, **kw).seconds for _ in range(max(1, int(repeats)))) for m in methods}
 
 # %% ../../nbs/39a_forensics.widgets.ipynb #c040
-def _guard(status, fn):
-    "Run a redraw; a failure shows as one sentence in `status` (never a traceback in the page)."
-    try:
-        fn(); status.value = ""
-    except Exception as e:
-        msg = str(e) if isinstance(e, SynthlabError) else f"{type(e).__name__}: {e}"
-        status.value = f"<span style='color:#b00'>could not draw this: {msg}</span>"
-
 def images_from_upload(value) -> list[tuple[str, np.ndarray]]:
     "The pictures in an `ipywidgets.FileUpload` value (ipywidgets 8 tuple or 7 dict) as (name, uint8 RGB) pairs."
     items = list(value.values()) if isinstance(value, dict) else list(value or ())
@@ -397,11 +381,11 @@ class SaliencyExplorer:
         self.status = W.HTML().add_class("sl-forensics-status")
         self.widget = W.VBox([W.HBox([self.sample, self.upload]), W.HBox([self.detector, self.method]), self.note,
                               self.image, self.stats, self.timing, self.status]).add_class("sl-forensics-explorer")
-        self.sample.observe(lambda _: _guard(self.status, self.draw), names="value")
-        self.method.observe(lambda _: _guard(self.status, self.draw), names="value")
-        self.detector.observe(lambda _: _guard(self.status, self._on_detector), names="value")
-        self.upload.observe(lambda _: _guard(self.status, self._on_upload), names="value")
-        _guard(self.status, self.draw)
+        self.sample.observe(lambda _: guard(self.status, self.draw), names="value")
+        self.method.observe(lambda _: guard(self.status, self.draw), names="value")
+        self.detector.observe(lambda _: guard(self.status, self._on_detector), names="value")
+        self.upload.observe(lambda _: guard(self.status, self._on_upload), names="value")
+        guard(self.status, self.draw)
 
     def _repr_mimebundle_(self, **kw): return self.widget._repr_mimebundle_(**kw)
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 from torch import nn
-from ..core import SynthlabError, InputError, ShapeError
+from ..core import InputError, ShapeError
+from ..io import new_figure, figure_png, guard
 from .data import (identity_for, split_ids, render_face, make_clip, synth_speech, viseme_mouth,
                                 VISEMES, VISEME_NAMES, VOWELS, TEST_IDS)
 from .audio import melspectrogram, mel_windows, clip_windows
@@ -20,10 +21,10 @@ from .encoders import IdentityFeatures
 # %% auto #0
 __all__ = ['DEFAULT_PRESET', 'ANGLE_NAMES', 'ANGLE_LIMITS', 'SEGMENT', 'CODE_NAMES', 'WORDS', 'MAX_FRAMES', 'load_talk_model',
            'TalkSample', 'make_samples', 'heldout_sample', 'Codes', 'to_input', 'to_uint8', 'encode_samples',
-           'swap_code', 'generate_codes', 'mouth_box', 'change_map', 'mouth_share', 'code_swaps', 'figure_png',
-           'plot_code_swap', 'CodeSwap', 'pose_frame', 'encode_pose_frames', 'PosePCA', 'pose_pca', 'ProbeSet',
-           'probe_set', 'plot_pose', 'PoseSliders', 'probe_codes', 'plot_probes', 'ProbeMatrix', 'parse_visemes',
-           'Speech', 'speak', 'mouth_crop', 'plot_speech', 'wav_bytes', 'SpeechStrip']
+           'swap_code', 'generate_codes', 'mouth_box', 'change_map', 'mouth_share', 'code_swaps', 'plot_code_swap',
+           'CodeSwap', 'pose_frame', 'encode_pose_frames', 'PosePCA', 'pose_pca', 'ProbeSet', 'probe_set', 'plot_pose',
+           'PoseSliders', 'probe_codes', 'plot_probes', 'ProbeMatrix', 'parse_visemes', 'Speech', 'speak', 'mouth_crop',
+           'plot_speech', 'wav_bytes', 'SpeechStrip']
 
 # %% ../../nbs/29_talk.widgets.ipynb #c007
 DEFAULT_PRESET = "talk-small"
@@ -196,14 +197,6 @@ def code_swaps(model:nn.Module, a:TalkSample, b:TalkSample, noise="buffers") -> 
     return {k: (imgs[i], codes[k]) for i, k in enumerate(names)}
 
 # %% ../../nbs/29_talk.widgets.ipynb #c025
-def _figure(w:float, h:float, dpi:int=72):
-    from matplotlib.figure import Figure
-    return Figure(figsize=(w, h), dpi=dpi)
-
-def figure_png(fig) -> bytes:
-    "A matplotlib figure as PNG bytes."
-    buf = io.BytesIO(); fig.savefig(buf, format="png"); return buf.getvalue()
-
 def _img(ax, im, title:str, **kw):
     ax.imshow(im, interpolation="nearest", **kw); ax.set_title(title, fontsize=8); ax.set_xticks([]); ax.set_yticks([])
     for sp in ax.spines.values(): sp.set_color("#d0d7de")
@@ -215,7 +208,7 @@ def _box(ax, size:int, colour:str="#2da44e"):
 
 def plot_code_swap(swaps:dict, a:TalkSample, b:TalkSample, width:float=9.0, vmax:float|None=None):
     "The swap grid: inputs, generated faces, and where each swap changed A's face; returns the `Figure`."
-    fig = _figure(width, width * 3 / 4 * 1.12)
+    fig = new_figure(width, width * 3 / 4 * 1.12)
     axs = fig.subplots(3, 4, gridspec_kw=dict(hspace=0.32, wspace=0.06, left=0.01, right=0.99, top=0.95, bottom=0.04))
     _img(axs[0, 0], a.pose_frame, "A: true frame"); _img(axs[0, 1], b.pose_frame, "B: true frame")
     for ax, s, n in ((axs[0, 2], a, "A"), (axs[0, 3], b, "B")):
@@ -236,14 +229,6 @@ def plot_code_swap(swaps:dict, a:TalkSample, b:TalkSample, width:float=9.0, vmax
     return fig
 
 # %% ../../nbs/29_talk.widgets.ipynb #c028
-def _guard(status, fn):
-    "Run a redraw; a failure shows as one sentence in `status` (never a traceback in the page)."
-    try:
-        fn(); status.value = ""
-    except Exception as e:
-        msg = str(e) if isinstance(e, SynthlabError) else f"{type(e).__name__}: {e}"
-        status.value = f"<span style='color:#b00'>could not draw this: {msg}</span>"
-
 def _model_note(model, info) -> tuple[nn.Module, str]:
     if model is None:
         with warnings.catch_warnings(record=True): model, info = load_talk_model()
@@ -264,9 +249,9 @@ class CodeSwap:
         self.stats = W.HTML().add_class("sl-talk-swap-stats")
         self.status = W.HTML().add_class("sl-talk-swap-status")
         self.widget = W.VBox([W.HBox([self.a, self.b, self.seed]), self.image, self.stats, self.status]).add_class("sl-talk-swap")
-        for w in (self.a, self.b, self.seed): w.observe(lambda _: _guard(self.status, self.draw), names="value")
+        for w in (self.a, self.b, self.seed): w.observe(lambda _: guard(self.status, self.draw), names="value")
         self.samples, self.swaps = None, None
-        _guard(self.status, self.draw)
+        guard(self.status, self.draw)
 
     def _repr_mimebundle_(self, **kw): return self.widget._repr_mimebundle_(**kw)
 
@@ -375,7 +360,7 @@ def probe_set(model:nn.Module, n_ids:int=6, per_id:int=12, seed:int=0, start:int
 # %% ../../nbs/29_talk.widgets.ipynb #c042
 def plot_pose(source:np.ndarray, generated:np.ndarray, code, frontal, title:str="", width:float=9.0):
     "Pose source | generated face | the pose code's numbers beside the frontal code's; returns the `Figure`."
-    fig = _figure(width, width / 3.2 + 0.3)
+    fig = new_figure(width, width / 3.2 + 0.3)
     gs = fig.add_gridspec(1, 3, width_ratios=[1, 1, 1.3], left=0.01, right=0.99, top=0.88, bottom=0.12, wspace=0.12)
     _img(fig.add_subplot(gs[0]), source, "pose source (rendered)")
     _img(fig.add_subplot(gs[1]), generated, "generated face")
@@ -415,10 +400,10 @@ class PoseSliders:
                               W.HBox([W.VBox(self.angles, layout=lay("350px")), W.VBox(self.pcs, layout=lay("350px"))]),
                               self.pc_labels, self.image, self.stats, self.status]).add_class("sl-talk-pose")
         self._seed, self._quiet, self.codes = seed, False, None
-        self.face.observe(lambda _: _guard(self.status, self.load), names="value")
+        self.face.observe(lambda _: guard(self.status, self.load), names="value")
         for w in self.angles + self.pcs: w.observe(self._changed, names="value")
         self.reset.on_click(lambda _: self._reset())
-        _guard(self.status, self.load)
+        guard(self.status, self.load)
 
     def _repr_mimebundle_(self, **kw): return self.widget._repr_mimebundle_(**kw)
 
@@ -430,14 +415,14 @@ class PoseSliders:
         return "<br>".join(self.pca.describe(i) for i in range(len(self.pcs)))
 
     def _changed(self, change=None):
-        if not self._quiet: _guard(self.status, self.draw)
+        if not self._quiet: guard(self.status, self.draw)
 
     def _reset(self):
         self._quiet = True
         try:
             for w in self.angles + self.pcs: w.value = 0.0
         finally: self._quiet = False
-        _guard(self.status, self.draw)
+        guard(self.status, self.draw)
 
     def load(self):
         "Encode the chosen face (identity and a vowel) and the frontal pose code, then draw."
@@ -475,7 +460,7 @@ def plot_probes(table, title:str="", width:float=7.5):
     from synthlab.talk.evaluate import plot_probe_matrix
     import matplotlib.pyplot as plt
     H = 1.3 + 0.5 * len(table.codes)
-    fig = _figure(width, H)
+    fig = new_figure(width, H)
     ax = fig.add_axes([0.17, 0.75 / H, 0.68, 1 - 1.1 / H])
     before = set(plt.get_fignums())
     try:
@@ -501,9 +486,9 @@ class ProbeMatrix:
         self.stats = W.HTML().add_class("sl-talk-probe-stats")
         self.status = W.HTML().add_class("sl-talk-probe-status")
         self.widget = W.VBox([W.HBox([self.n_ids, self.per_id]), self.image, self.stats, self.table_html, self.status]).add_class("sl-talk-probe")
-        for w in (self.n_ids, self.per_id): w.observe(lambda _: _guard(self.status, self.draw), names="value")
+        for w in (self.n_ids, self.per_id): w.observe(lambda _: guard(self.status, self.draw), names="value")
         self.table, self.probe = None, None
-        _guard(self.status, self.draw)
+        guard(self.status, self.draw)
 
     def _repr_mimebundle_(self, **kw): return self.widget._repr_mimebundle_(**kw)
 
@@ -597,7 +582,7 @@ def plot_speech(sp:Speech, max_cols:int=20, width:float=10.0):
     heights = [0.3, 1.2, 0.22, row, 0.22, row, 0.2]                       # title, mel, label, truth, label, generated, numbers
     H = sum(heights)
     tops = H - np.cumsum([0] + heights[:-1])                              # top edge of each band, in inches
-    fig = _figure(width, H)
+    fig = new_figure(width, H)
     band = lambda i, x0=0.0, w=1.0: fig.add_axes([x0, (tops[i] - heights[i]) / H, w, heights[i] / H])
     span = n * cell / width                                               # the strip's share of the width
     ax = band(1, 0.0, span)
@@ -656,7 +641,7 @@ class SpeechStrip:
     def _repr_mimebundle_(self, **kw): return self.widget._repr_mimebundle_(**kw)
 
     def _redraw(self):
-        if not self._quiet: _guard(self.status, self.draw)
+        if not self._quiet: guard(self.status, self.draw)
 
     def _on_preset(self, change):
         if change["new"] is None: return
