@@ -257,3 +257,27 @@ def test_dataset_with_real_portraits(shared_data, tmp_path):
     with pytest.raises(InputError, match="no face found in wall.png"):
         make_dataset(tmp_path / "q", n_identities=0, images_per_method=0, videos=0, splits=("test",), portraits=[wall], progress=False)
     assert not (tmp_path / "q").exists()
+
+def test_camera_noise_sigma_seed_and_errors():
+    from synthlab.forensics.forge import camera_noise
+    clean = np.full((64, 64, 3), 128, np.uint8)
+    noisy = camera_noise(clean, 3.0, seed=5)
+    assert abs((noisy.astype(float) - 128).std() - 3.0) < 0.15
+    assert (camera_noise(clean, 3.0, seed=5) == noisy).all() and not (camera_noise(clean, 3.0, seed=6) == noisy).all()
+    assert (camera_noise(clean, 0) == clean).all()
+    with pytest.raises(InputError, match="sigma"): camera_noise(clean, -1)
+
+def test_generated_regions_lose_the_camera_noise():
+    "The trace detectors learn: inside a re-drawn region the sensor noise is gone, outside it is untouched."
+    from synthlab.forensics.forge import synthetic_face, edit_attribute
+    face = synthetic_face(3, (5, 0, 0), (0.1, 1.0), size=128, noise=4.0, seed=2)
+    clean = synthetic_face(3, (5, 0, 0), (0.1, 1.0), size=128).image
+    hf = lambda im: np.abs(im.astype(np.float64) - cv2.medianBlur(im, 3)).max(2)
+    flat = cv2.erode((hf(clean) == 0).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0   # where the drawing itself is flat
+    for kind in ("tone", "smooth"):
+        fg = edit_attribute(face, kind, seed=1)
+        r = fg.region > 0
+        inner = (cv2.erode(fg.region, np.ones((9, 9), np.uint8)) > 0) & flat
+        assert inner.sum() > 200
+        assert hf(fg.image)[inner].mean() < 0.6 * hf(face.image)[inner].mean(), kind
+        assert (fg.image[~r] == face.image[~r]).all()

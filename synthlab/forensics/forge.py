@@ -20,11 +20,11 @@ from .schema import (METHODS, Method, ImageRecord, VideoRecord, ForgeryNetLayout
                                        write_video_list, read_image_list, read_video_list)
 
 # %% auto #0
-__all__ = ['EDIT_KINDS', 'OPS', 'OP_OF_METHOD', 'VIDEO_OPS', 'IMAGE_METHODS', 'VIDEO_METHODS', 'REAL_FOLDER',
-           'REAL_PORTRAIT_FOLDER', 'Face', 'synthetic_face', 'real_face', 'Forgery', 'forgery_mask', 'warp_landmarks',
-           'poisson_blend', 'colour_match', 'face_swap', 'face_transfer', 'deepfake', 'alpha_swap', 'reenact',
-           'edit_attribute', 'stacked', 'forge', 'forge_real', 'segments_for', 'forge_video', 'talking_head_frames',
-           'split_identities', 'make_image', 'make_dataset', 'dataset_card']
+__all__ = ['EDIT_KINDS', 'OPS', 'OP_OF_METHOD', 'VIDEO_OPS', 'IMAGE_METHODS', 'CAMERA_NOISE', 'VIDEO_METHODS', 'REAL_FOLDER',
+           'REAL_PORTRAIT_FOLDER', 'Face', 'camera_noise', 'synthetic_face', 'real_face', 'Forgery', 'forgery_mask',
+           'warp_landmarks', 'resynthesize', 'poisson_blend', 'colour_match', 'face_swap', 'face_transfer', 'deepfake',
+           'alpha_swap', 'reenact', 'edit_attribute', 'stacked', 'forge', 'forge_real', 'segments_for', 'forge_video',
+           'talking_head_frames', 'split_identities', 'make_image', 'make_dataset', 'dataset_card']
 
 # %% ../../nbs/32_forensics.forge.ipynb #c007
 @dataclass
@@ -53,11 +53,21 @@ class Face:
         img, lm = render_face(ident, pose, mouth, blink, self.image.shape[0])
         return Face(img, lm, ident, tuple(pose), tuple(mouth), float(blink), self.name)
 
-def synthetic_face(identity, pose=(0.0, 0.0, 0.0), mouth=(0.0, 1.0), blink:float=0.0, size:int=128) -> Face:
-    "A `Face` drawn by `synthlab.talk.data.render_face` (identity: an id or an `Identity`)."
+def camera_noise(img, sigma:float, seed:int=0) -> np.ndarray:
+    "A camera's sensor noise on a clean drawing: `img` (uint8, any shape) plus N(0, `sigma`²) per pixel and channel, clipped."
+    a = np.asarray(img)
+    if a.dtype != np.uint8: raise InputError(f"camera_noise needs a uint8 image, got {a.dtype}")
+    if not (isinstance(sigma, (int, float, np.floating)) and 0 <= sigma <= 50): raise InputError(f"sigma must be in [0, 50] grey levels, got {sigma!r}")
+    if sigma == 0: return a.copy()
+    n = np.random.default_rng([int(seed), 0xCA]).normal(0.0, float(sigma), a.shape)
+    return np.clip(a + n, 0, 255).round().astype(np.uint8)
+
+def synthetic_face(identity, pose=(0.0, 0.0, 0.0), mouth=(0.0, 1.0), blink:float=0.0, size:int=128,
+                   noise:float=0.0, seed:int=0) -> Face:
+    "A `Face` drawn by `synthlab.talk.data.render_face` (identity: an id or an `Identity`), photographed with `camera_noise(noise)`."
     ident = identity_for(identity) if not isinstance(identity, Identity) else identity
     img, lm = render_face(ident, pose, mouth, blink, size)
-    return Face(img, lm, ident, tuple(float(v) for v in pose), tuple(float(v) for v in mouth), float(blink), f"identity {ident.id}")
+    return Face(camera_noise(img, noise, seed), lm, ident, tuple(float(v) for v in pose), tuple(float(v) for v in mouth), float(blink), f"identity {ident.id}")
 
 def real_face(img, name:str="image", box:Box|None=None, whole_image_fallback:bool=False) -> Face:
     "A `Face` from a photo: the largest face `find_faces` sees (or `box`), landmarks from `estimate_landmarks`."
@@ -88,7 +98,7 @@ def _forgery(fake, source, method_id, op, region) -> Forgery:
     m = METHODS[method_id]
     return Forgery(fake, source, forgery_mask(fake, source), m.id, m.tri, op, region)
 
-# %% ../../nbs/32_forensics.forge.ipynb #c012
+# %% ../../nbs/32_forensics.forge.ipynb #c015
 def _border(shape) -> np.ndarray:
     H, W = shape[:2]
     return np.array([[0, 0], [W - 1, 0], [0, H - 1], [W - 1, H - 1], [(W - 1) / 2, 0], [(W - 1) / 2, H - 1], [0, (H - 1) / 2], [W - 1, (H - 1) / 2]], np.float64)
@@ -121,7 +131,7 @@ def warp_landmarks(img, src_lm, dst_lm, shape=None, region=None) -> np.ndarray:
     mx[y0:y1, x0:x1] = q[:, 0].reshape(gx.shape); my[y0:y1, x0:x1] = q[:, 1].reshape(gx.shape)
     return cv2.remap(a, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
-# %% ../../nbs/32_forensics.forge.ipynb #c017
+# %% ../../nbs/32_forensics.forge.ipynb #c020
 def _feather(region:np.ndarray, sigma:float) -> np.ndarray:
     "float32 alpha in [0, 1]: the region eroded by ~sigma, blurred by sigma (so it fades out inside the region)."
     r = max(1, int(round(sigma)))
@@ -132,6 +142,12 @@ def _blend(dst, src, alpha) -> np.ndarray:
     a = alpha[..., None] if alpha.ndim == 2 else alpha
     return np.clip(dst.astype(np.float32) * (1 - a) + src.astype(np.float32) * a + 0.5, 0, 255).astype(np.uint8)
 
+
+def resynthesize(img, factor:int=2) -> np.ndarray:
+    "What a generator's decoder does to a region it re-draws: no camera noise survives (area-downsample by `factor`, bilinear upsample)."
+    a = np.asarray(img); H, W = a.shape[:2]
+    low = cv2.resize(a, (max(1, W // factor), max(1, H // factor)), interpolation=cv2.INTER_AREA)
+    return cv2.resize(low, (W, H), interpolation=cv2.INTER_LINEAR)
 def _keep_outside(fake, source, region) -> np.ndarray:
     out = source.copy(); inside = region > 0
     out[inside] = fake[inside]
@@ -158,7 +174,7 @@ def colour_match(src, dst, region) -> np.ndarray:
     out = (S - ms) * np.clip(sd / ss, 0.5, 2.0) + md
     return cv2.cvtColor(np.clip(out + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
 
-# %% ../../nbs/32_forensics.forge.ipynb #c020
+# %% ../../nbs/32_forensics.forge.ipynb #c026
 def _check_pair(target:Face, donor:Face):
     if not isinstance(target, Face) or not isinstance(donor, Face):
         raise InputError(f"target and donor must be Face objects, got {type(target).__name__} and {type(donor).__name__}", "use synthetic_face(...) or real_face(img)")
@@ -214,7 +230,7 @@ def alpha_swap(target:Face, donor:Face, seed:int=0, alpha:float|None=None) -> Fo
     fake = _blend(target.image, warped, a * _feather(reg, 0.015 * target.size))
     return _forgery(_keep_outside(fake, target.image, reg), target.image, 5, "alpha_swap", reg)
 
-# %% ../../nbs/32_forensics.forge.ipynb #c026
+# %% ../../nbs/32_forensics.forge.ipynb #c032
 def _reenact_region(face:Face, new_lm, dilate=0.06) -> np.ndarray:
     sh = face.image.shape
     m = region_mask(sh, face.landmarks, "mouth", dilate) | region_mask(sh, new_lm, "mouth", dilate)
@@ -250,11 +266,11 @@ def reenact(face:Face, mouth=None, blink=None, seed:int=0) -> Forgery:
         for up, lo in (((37, 38), (41, 40)), ((43, 44), (47, 46))):
             for u, l in zip(up, lo): new_lm[u, 1] += blink * 0.8 * (lm[l, 1] - lm[u, 1])
         reg = _reenact_region(face, new_lm)
-        warped = warp_landmarks(face.image, lm, new_lm, region=reg)
+        warped = resynthesize(warp_landmarks(face.image, lm, new_lm, region=reg))
         fake = _blend(face.image, warped, _feather(reg, 0.02 * s))
     return _forgery(_keep_outside(fake, face.image, reg), face.image, 10, "reenact", reg)
 
-# %% ../../nbs/32_forensics.forge.ipynb #c030
+# %% ../../nbs/32_forensics.forge.ipynb #c036
 EDIT_KINDS = {"smooth": 11, "colour": 12, "tone": 13, "geometry": 14, "light": 15}
 
 def _region_alpha(face, region, dilate, feather):
@@ -276,20 +292,20 @@ def edit_attribute(face:Face, kind:str|None=None, seed:int=0, region:str|None=No
         hsv = cv2.cvtColor(img, cv2.COLOR_RGB2HSV).astype(np.float32)
         th = cv2.cvtColor(np.uint8([[tint]]), cv2.COLOR_RGB2HSV)[0, 0].astype(np.float32)
         hsv[..., 0] = th[0]; hsv[..., 1] = np.clip(hsv[..., 1] * 0.4 + th[1] * 0.6, 0, 255)
-        edited = cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2RGB)
+        edited = resynthesize(cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2RGB))
         fake = _blend(img, edited, a * float(rng.uniform(0.6, 0.9)))
     elif kind == "tone":
         region = region or "face"
         reg, a = _region_alpha(face, region, 0.0, 0.05)
         gain, bias = rng.uniform(0.75, 1.25, 3), rng.uniform(-20, 20, 3)
-        edited = np.clip(img.astype(np.float32) * gain + bias, 0, 255)
+        edited = resynthesize(np.clip(img.astype(np.float32) * gain + bias, 0, 255))
         fake = _blend(img, edited, a)
     elif kind == "smooth":
         region = region or "face"
         reg, a = _region_alpha(face, region, 0.0, 0.05)
         d = max(3, int(0.06 * s) | 1)
         edited = cv2.bilateralFilter(img, d, 40, d)
-        edited = np.clip(edited.astype(np.float32) * rng.uniform(0.92, 1.08) + rng.uniform(-6, 6), 0, 255)
+        edited = resynthesize(np.clip(edited.astype(np.float32) * rng.uniform(0.92, 1.08) + rng.uniform(-6, 6), 0, 255))
         fake = _blend(img, edited, a)
     elif kind == "geometry":
         region = region or str(rng.choice(["eyes", "nose", "mouth"]))
@@ -300,7 +316,7 @@ def edit_attribute(face:Face, kind:str|None=None, seed:int=0, region:str|None=No
         for g in idx:
             c = lm[g].mean(0); new[g] = c + (lm[g] - c) * k
         reg = region_mask(img.shape, lm, region, 0.08, separate=True) | region_mask(img.shape, new, region, 0.08, separate=True)
-        warped = warp_landmarks(img, lm, new, region=reg)
+        warped = resynthesize(warp_landmarks(img, lm, new, region=reg))
         fake = _blend(img, warped, _feather(reg, 0.03 * s))
     else:  # light
         region = region or "face"
@@ -313,11 +329,11 @@ def edit_attribute(face:Face, kind:str|None=None, seed:int=0, region:str|None=No
             H, W = img.shape[:2]
             ang = rng.uniform(0, 2 * np.pi); xx, yy = np.meshgrid(np.linspace(-1, 1, W), np.linspace(-1, 1, H))
             shade = 1 + rng.uniform(0.25, 0.45) * (np.cos(ang) * xx + np.sin(ang) * yy)
-            edited = np.clip(img.astype(np.float32) * shade[..., None], 0, 255)
+            edited = resynthesize(np.clip(img.astype(np.float32) * shade[..., None], 0, 255))
         fake = _blend(img, edited, a)
     return _forgery(_keep_outside(fake, img, reg), img, EDIT_KINDS[kind], f"edit_attribute:{kind}:{region}", reg)
 
-# %% ../../nbs/32_forensics.forge.ipynb #c034
+# %% ../../nbs/32_forensics.forge.ipynb #c040
 def stacked(target:Face, donor:Face, seed:int=0, video:bool=False) -> Forgery:
     "Stacked analogue: `face_swap` then an `edit_attribute`; id 9 (image) or 6 (video). The mask is against the original source."
     _check_pair(target, donor)
@@ -328,7 +344,7 @@ def stacked(target:Face, donor:Face, seed:int=0, video:bool=False) -> Forgery:
     reg = sw.region | ed.region
     return _forgery(_keep_outside(ed.image, target.image, reg), target.image, 6 if video else 9, f"stacked:{ed.op}", reg)
 
-# %% ../../nbs/32_forensics.forge.ipynb #c037
+# %% ../../nbs/32_forensics.forge.ipynb #c043
 OPS = {"face_transfer": (face_transfer, 1, True), "deepfake": (deepfake, 3, True), "face_swap": (face_swap, 4, True),
        "alpha_swap": (alpha_swap, 5, True), "stacked": (stacked, 9, True), "reenact": (reenact, 10, False),
        **{f"edit_{k}": (None, v, False) for k, v in EDIT_KINDS.items()}}
@@ -355,7 +371,7 @@ def forge_real(img, op:str="face_swap", seed:int=0, donor=None, name:str="image"
     else: d = donor if isinstance(donor, Face) else real_face(donor, "donor")
     return forge(face, op, d, seed)
 
-# %% ../../nbs/32_forensics.forge.ipynb #c042
+# %% ../../nbs/32_forensics.forge.ipynb #c048
 VIDEO_OPS = {1: "face_transfer", 3: "deepfake", 4: "face_swap", 5: "alpha_swap", 6: "stacked"}
 
 def segments_for(n_frames:int, start:int, end:int) -> list:
@@ -394,8 +410,9 @@ def talking_head_frames(model, clip:TalkClip, start:int, end:int) -> np.ndarray:
     if out.shape[1] != clip.size: out = np.stack([cv2.resize(f, (clip.size, clip.size), interpolation=cv2.INTER_LINEAR) for f in out])
     return out
 
-# %% ../../nbs/32_forensics.forge.ipynb #c046
+# %% ../../nbs/32_forensics.forge.ipynb #c052
 IMAGE_METHODS = (1, 3, 4, 5, 9, 10, 11, 12, 13, 14, 15)
+CAMERA_NOISE = (2.0, 5.0)      # sensor noise sigma of the synthetic "camera", grey levels, drawn per image / video
 VIDEO_METHODS = (1, 3, 4, 5, 6)
 REAL_FOLDER = 19
 _SPLIT_IDS = {"train": ("train", 0), "val": ("train", 500_000), "test": ("test", 0)}
@@ -438,17 +455,19 @@ def _image_tasks(split, n_ids, ipm, methods, real_ratio, seed, unseen):
     for j in range(int(round(real_ratio * n_fake))): tasks.append(("real", 0, j))
     return ids, tasks
 
-def _source(ids, seed, split, j, size):
+def _source(ids, seed, split, j, size, noise=CAMERA_NOISE):
     rng = np.random.default_rng([seed, _SPLIT_NO[split], j, 0x50])
     ident = ids[j % len(ids)]
     pose, mouth, blink = _source_params(rng)
     k = int(rng.integers(1, max(2, len(ids))))
     donor = ids[(j + k) % len(ids)] if len(ids) > 1 else None
-    return synthetic_face(ident, pose, mouth, blink, size), donor, rng
+    nrng = np.random.default_rng([seed, _SPLIT_NO[split], j, 0xCA])        # its own stream: the rest of the item is unchanged
+    sigma = float(nrng.uniform(*noise)) if noise else 0.0
+    return synthetic_face(ident, pose, mouth, blink, size, noise=sigma, seed=int(nrng.integers(2**31))), donor, rng
 
-def make_image(ids, split, j, method, seed, size, talk_model=None):
+def make_image(ids, split, j, method, seed, size, talk_model=None, noise=CAMERA_NOISE):
     "Image number `j` of `split`: `(real Face, Forgery or None)` exactly as `make_dataset` makes it."
-    face, donor, rng = _source(ids, seed, split, j, size)
+    face, donor, rng = _source(ids, seed, split, j, size, noise)
     if method in (0, None): return face, None
     s = int(zlib.crc32(f"{seed}/{split}/{j}/{method}".encode()))
     if method == 7:
@@ -490,7 +509,7 @@ def _talk_model(flag):
 def make_dataset(root, n_identities=16, images_per_method=20, videos=4, size:int=128, seed:int=0,
                  splits=("train", "val", "test"), methods=None, video_methods=None, n_frames:int=24, real_ratio:float=1.0,
                  talking_head=False, unseen_splits=("test",), portraits=None, portrait_split:str="test",
-                 force:bool=False, progress:bool=True) -> ForgeryNetLayout:
+                 noise=CAMERA_NOISE, force:bool=False, progress:bool=True) -> ForgeryNetLayout:
     "Write a ForgeryNet-layout dataset of synthetic forgeries under `root`; returns the layout of the first split."
     root = Path(root)
     splits = tuple(splits)
@@ -501,6 +520,11 @@ def make_dataset(root, n_identities=16, images_per_method=20, videos=4, size:int
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0: raise InputError(f"seed must be a non-negative integer, got {seed!r}")
     if not isinstance(n_frames, (int, np.integer)) or not 8 <= n_frames <= 256: raise InputError(f"n_frames must be an integer in 8..256, got {n_frames!r}")
     if not 0 <= real_ratio <= 10: raise InputError(f"real_ratio must be in [0, 10], got {real_ratio!r}")
+    if noise:
+        try: lo, hi = (float(v) for v in noise)
+        except (TypeError, ValueError): raise InputError(f"noise must be None or a (low, high) sigma range in grey levels, got {noise!r}") from None
+        if not 0 <= lo <= hi <= 50: raise InputError(f"noise range must satisfy 0 <= low <= high <= 50, got {noise!r}")
+        noise = (lo, hi)
     methods = tuple(IMAGE_METHODS if methods is None else methods)
     video_methods = tuple(VIDEO_METHODS if video_methods is None else video_methods)
     talk = _talk_model(talking_head)
@@ -534,7 +558,7 @@ def make_dataset(root, n_identities=16, images_per_method=20, videos=4, size:int
     for s, (ids, tasks, vm) in plan.items():
         L = layouts[s]; img_recs, vid_recs = [], []
         for kind, m, j in tasks:
-            face, fg = make_image(ids, s, j, None if kind == "real" else m, seed, size, talk)
+            face, fg = make_image(ids, s, j, None if kind == "real" else m, seed, size, talk, noise)
             folder = REAL_FOLDER if kind == "real" else m
             rel = f"{L.image_prefix}/{folder}/{_md5(f'id{face.identity.id}')}/{_md5(f'{seed}/{s}/{j}/{folder}')}/frame00000.jpg"
             if kind == "real":
@@ -562,6 +586,7 @@ def make_dataset(root, n_identities=16, images_per_method=20, videos=4, size:int
             rng = np.random.default_rng([seed, _SPLIT_NO[s], v, 0x71D])
             ident = ids[v % len(ids)]
             clip = make_clip(int(zlib.crc32(f"{seed}/{s}/video{v}".encode())) % 2**31, n_frames, size, identity=ident)
+            if noise: clip.frames = camera_noise(clip.frames, float(rng.uniform(*noise)), int(zlib.crc32(f"{seed}/{s}/video{v}/noise".encode())))
             fake = bool(v % 2) and len(vm) > 0
             if fake:
                 m = vm[(v // 2) % len(vm)]
@@ -579,7 +604,7 @@ def make_dataset(root, n_identities=16, images_per_method=20, videos=4, size:int
         write_image_list(img_recs, L.image_list, force=True); write_video_list(vid_recs, L.video_list, force=True)
         counts[s] = {"identities": ids, "images": len(img_recs), "videos": len(vid_recs)}
     bar.close()
-    card = {"format": "synthlab.forensics.forge", "version": 1, "seed": int(seed), "size": int(size), "splits": list(splits),
+    card = {"format": "synthlab.forensics.forge", "version": 2, "camera_noise": list(noise) if noise else None, "seed": int(seed), "size": int(size), "splits": list(splits),
             "n_identities": nid, "images_per_method": ipm, "videos": nvid, "n_frames": int(n_frames), "real_ratio": float(real_ratio),
             "methods": list(methods), "video_methods": list(video_methods), "unseen_splits": list(unseen_splits),
             "talking_head": talk is not None, "portraits": [f.name for f in faces_p], "portrait_split": portrait_split,
@@ -588,7 +613,7 @@ def make_dataset(root, n_identities=16, images_per_method=20, videos=4, size:int
     (root / "dataset.json").write_text(json.dumps(card, indent=1))
     return layouts[splits[0]]
 
-# %% ../../nbs/32_forensics.forge.ipynb #c048
+# %% ../../nbs/32_forensics.forge.ipynb #c054
 def dataset_card(root) -> str:
     "A text table of image and video counts per split and 16-way method for a dataset written by `make_dataset`."
     root = Path(root.root if isinstance(root, ForgeryNetLayout) else root)
