@@ -313,3 +313,16 @@ def test_shipped_detector_meets_captum_targets():
     t_ig = best(lambda: ig.attribute(x, target=1, n_steps=50, internal_batch_size=10))
     t_cam = best(lambda: captum.LayerAttribution.interpolate(gc.attribute(x, target=1, relu_attributions=True), (128, 128)))
     assert t_ig <= 2.0 and t_cam <= 0.3, (t_ig, t_cam)
+
+def test_avgmax_pool_sees_one_location():
+    "Known value: one active position on an 8x8 map gives avg = v/64 and max = v; the heads read both."
+    det = build_detector("small", pool="avgmax").eval()
+    C = det.backbone.out_ch
+    assert det.feat_dim == 2 * C and det.head_bin.in_features == 2 * C
+    fmap = torch.zeros(1, C, 8, 8); fmap[0, :, 2, 7] = 3.2
+    feat = torch.cat([det.pool(fmap).flatten(1), det.maxpool(fmap).flatten(1)], 1)
+    torch.testing.assert_close(feat[0, :C], torch.full((C,), 0.05)); torch.testing.assert_close(feat[0, C:], torch.full((C,), 3.2))
+    x = torch.rand(2, 3, 64, 64, requires_grad=True)
+    det(x)["bin"][:, 1].sum().backward()
+    assert x.grad.abs().sum() > 0
+    with pytest.raises(InputError, match="pool must be"): build_detector("small", pool="median")

@@ -37,6 +37,7 @@ class DetectorConfig:
     n_cls: int = 16            # method classes of the n-way head (ForgeryNet: 16, ids 0..15)
     dropout: float = 0.0       # dropout on the pooled feature before the heads
     dct_block: int = 8         # f3net: side of the DCT blocks of the frequency decomposition
+    pool: str = "avg"          # 'avg' (global average) or 'avgmax' (average and max concatenated: small forged regions count)
 
     def __post_init__(self):
         if self.arch not in ARCHS: raise InputError(f"unknown detector arch {self.arch!r}", f"choose one of {', '.join(ARCHS)}")
@@ -47,6 +48,7 @@ class DetectorConfig:
         if not isinstance(self.n_cls, (int, np.integer)) or self.n_cls < 2: raise InputError(f"n_cls must be an integer >= 2, got {self.n_cls!r}")
         if not 0 <= self.dropout < 1: raise InputError(f"dropout must be in [0, 1), got {self.dropout!r}")
         if self.dct_block not in (4, 8, 16): raise InputError(f"dct_block must be 4, 8 or 16, got {self.dct_block!r}")
+        if self.pool not in ("avg", "avgmax"): raise InputError(f"pool must be 'avg' or 'avgmax', got {self.pool!r}")
         if self.arch == "f3net" and self.size % self.dct_block:
             raise InputError(f"f3net needs a size divisible by dct_block={self.dct_block}, got {self.size}")
         self.size, self.n_cls, self.width = int(self.size), int(self.n_cls), float(self.width)
@@ -349,6 +351,8 @@ class Detector(nn.Module):
         self.backbone = F3Net(cfg.width, block=cfg.dct_block) if cfg.arch == "f3net" else _BACKBONES[cfg.arch](cfg.width)
         c = self.backbone.out_ch
         self.pool, self.drop = nn.AdaptiveAvgPool2d(1), nn.Dropout(cfg.dropout)
+        self.maxpool = nn.AdaptiveMaxPool2d(1) if cfg.pool == "avgmax" else None
+        c = 2 * c if self.maxpool is not None else c
         self.head_bin, self.head_tri, self.head_cls = nn.Linear(c, BIN_CLASSES), nn.Linear(c, TRI_CLASSES), nn.Linear(c, cfg.n_cls)
         self.feat_dim = c
 
@@ -366,8 +370,9 @@ class Detector(nn.Module):
         check_images(x, f"Detector({self.cfg.arch!r})", MIN_SIZE, mult, check_range)
         # 2. backbone → feature map (B, C, h, w)
         fmap = self.backbone(x)
-        # 3. global average pool → the shared feature
+        # 3. global average pool (and max pool: a trace in 3% of the face is diluted by the average) → the shared feature
         feat = self.pool(fmap).flatten(1)
+        if self.maxpool is not None: feat = torch.cat([feat, self.maxpool(fmap).flatten(1)], 1)
         # 4. three linear heads on the (dropped-out) feature
         h = self.drop(feat)
         return dict(bin=self.head_bin(h), tri=self.head_tri(h), cls=self.head_cls(h), feat=feat)
@@ -385,7 +390,7 @@ def build_detector(cfg:DetectorConfig|dict|str|None=None, **overrides) -> Detect
     "A `Detector` from a config, a dict, an arch name or keyword fields (the hub builder: `build_detector(**card.config)`)."
     return Detector(cfg, **overrides)
 
-# %% ../../nbs/34_forensics.detectors.ipynb #c051
+# %% ../../nbs/34_forensics.detectors.ipynb #c053
 def detection_loss(out:dict, batch:dict, w_tri:float=0.5, w_cls:float=0.5) -> tuple[torch.Tensor, dict]:
     "Cross-entropy on `bin` + `w_tri`·CE on `tri` + `w_cls`·CE on `cls`; returns (loss, logs with the parts and binary accuracy)."
     if not isinstance(out, Mapping) or "bin" not in out: raise InputError("out must be the dict a Detector returns (with 'bin')")

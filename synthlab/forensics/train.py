@@ -38,7 +38,7 @@ class DetectTaskConfig:
     "What a forensics training run sees: the dataset, the model and the fake methods kept for training."
     data:str = "runs/data/forgery"        # ForgeryNet-layout dataset root (built by forge.make_dataset if missing)
     dataset:dict = field(default_factory=lambda: dict(DATASET))   # keyword arguments for forge.make_dataset
-    model:dict = field(default_factory=lambda: dict(arch="small", size=128))
+    model:dict = field(default_factory=lambda: dict(arch="small", size=128, pool="avgmax"))
     methods:tuple|None = None             # fake method ids kept for training (None: all); reals always kept
     perturb_p:float = 0.3                 # probability of a random re-rendering perturbation per training image
     kind:str = "image"                    # 'image' (Detector), 'mask' (Localizer) or 'video' (VideoDetector)
@@ -95,7 +95,7 @@ def _image_metrics(model, batch):
 def detect_spec(overrides:dict, tcfg:DetectTaskConfig|None=None, defaults:dict|None=None) -> dict:
     "A `synthlab train` spec for `tcfg` (default: the shipped image detector)."
     tcfg = tcfg or DetectTaskConfig()
-    cfg = TrainConfig(**{**dict(epochs=6, batch_size=32, lr=2e-3, optimizer="adamw", weight_decay=1e-4, lr_schedule="cosine",
+    cfg = TrainConfig(**{**dict(epochs=10, batch_size=32, lr=2e-3, optimizer="adamw", weight_decay=1e-4, lr_schedule="cosine",
                                 warmup_steps=50, log_every=10, ckpt_every=200, out_dir="runs/detect"),
                          **(defaults or {})}).replace(**overrides)
     tr, va = task_data(tcfg)
