@@ -185,7 +185,20 @@ def speed(quick: bool) -> dict:
 def markdown(rep: dict) -> str:
     L = [f"# Forensics benchmark ({'quick' if rep['quick'] else 'full'})", "",
          f"Machine: {rep['machine']}; test set: {rep['data']}", ""]
-    im = rep.get("image")
+    im, sp = rep.get("image"), rep.get("speed")
+    if im or sp:
+        L += ["## Targets (issue 5)", "", "| target | measured | met |", "|---|---|---|"]
+        if im:
+            a = im["detect-small"]["intra_auc"]
+            L += [f"| binary AUC >= 0.98 intra-forgery (held-out synthetic) | {a} | {'yes' if a is not None and a >= 0.98 else 'no'} |"]
+            for r, c in (("ID-replaced", "ID-remained"), ("ID-remained", "ID-replaced")):
+                v = im["cross"][r][c]
+                L += [f"| cross-meta AUC >= 0.80: trained on {r}, tested on {c} | {v} | {'yes' if v is not None and v >= 0.8 else 'no'} |"]
+        if sp:
+            c = sp["captum_s_1thread"]
+            L += [f"| Integrated Gradients (50 steps) <= 2 s per image | {c['ig']} s | {'yes' if c['ig'] <= 2 else 'no'} |",
+                  f"| Grad-CAM <= 0.3 s per image | {c['gradcam']} s | {'yes' if c['gradcam'] <= 0.3 else 'no'} |"]
+        L += [""]
     if im:
         d = im["detect-small"]
         L += ["## I. Image classification (held-out identities)", "",
