@@ -95,7 +95,7 @@ def _image_metrics(model, batch):
 def detect_spec(overrides:dict, tcfg:DetectTaskConfig|None=None, defaults:dict|None=None) -> dict:
     "A `synthlab train` spec for `tcfg` (default: the shipped image detector)."
     tcfg = tcfg or DetectTaskConfig()
-    cfg = TrainConfig(**{**dict(epochs=10, batch_size=32, lr=2e-3, optimizer="adamw", weight_decay=1e-4, lr_schedule="cosine",
+    cfg = TrainConfig(**{**dict(epochs=10, batch_size=32, lr=1e-3, optimizer="adamw", weight_decay=1e-4, lr_schedule="cosine",
                                 warmup_steps=50, log_every=10, ckpt_every=200, out_dir="runs/detect"),
                          **(defaults or {})}).replace(**overrides)
     tr, va = task_data(tcfg)
