@@ -273,6 +273,9 @@ def _cmd_detect(args) -> int:
             for line in _summary(res): print(line)
             for n in res.get("notes", []): print(f"  note: {n}")
             if "report" in res: print(f"  report: {res['report']}")
+        if "synthetic" in doc["detector"]:
+            print(f"note: {doc['detector']}: it learned the traces of synthlab's own forgeries; on real photos and videos its "
+                  "scores are not calibrated (see benchmarks/results/forensics.md)")
     return 0
 
 def register(subparsers) -> None:
