@@ -166,3 +166,12 @@ def test_hub_round_trip(tmp_path):
     back = load("mask-test", folder=tmp_path)
     x = torch.rand(1, 3, 16, 16)
     torch.testing.assert_close(back.predict_mask(x), m.predict_mask(x))
+
+def test_fresh_localizer_starts_at_the_prior():
+    "The mask logit's bias is the prior (1 % manipulated): an untrained localizer already predicts a near-empty mask."
+    from synthlab.forensics.localize import PRIOR_LOGIT, build_localizer
+    torch.manual_seed(0)
+    loc = build_localizer(size=64, base=8, depth=3).eval()
+    assert loc.out.bias.item() == pytest.approx(PRIOR_LOGIT)
+    p = loc.predict_mask(torch.rand(2, 3, 64, 64))
+    assert 0.002 < p.mean().item() < 0.05

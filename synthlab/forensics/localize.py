@@ -17,7 +17,8 @@ from ..hub import register_builder
 from .detectors import check_images, conv_bn_act, count_params, BIN_CLASSES
 
 # %% auto #0
-__all__ = ['LocalizerConfig', 'DoubleConv', 'UpBlock', 'Localizer', 'build_localizer', 'localization_loss', 'toy_blobs']
+__all__ = ['PRIOR_LOGIT', 'LocalizerConfig', 'DoubleConv', 'UpBlock', 'Localizer', 'build_localizer', 'localization_loss',
+           'toy_blobs']
 
 # %% ../../nbs/35_forensics.localize.ipynb #c007
 @dataclass
@@ -66,6 +67,8 @@ class UpBlock(nn.Module):
         self.conv = DoubleConv(cin + cskip, cout)
     def forward(self, x, skip): return self.conv(torch.cat([self.up(x), skip], 1))
 
+PRIOR_LOGIT = -4.6     # initial mask logit: sigmoid = 1 % manipulated
+
 class Localizer(nn.Module):
     "U-Net forgery localizer: (B, 3, S, S) in [0, 1] → dict(mask logits (B, 1, S, S), bin logits (B, 2), feat (B, C))."
     def __init__(self, cfg:LocalizerConfig|dict|None=None, **overrides):
@@ -76,6 +79,9 @@ class Localizer(nn.Module):
         self.downs = nn.ModuleList([nn.Sequential(nn.MaxPool2d(2), DoubleConv(ch[i], ch[i + 1])) for i in range(cfg.depth)])
         self.ups = nn.ModuleList([UpBlock(ch[i + 1], ch[i], ch[i]) for i in reversed(range(cfg.depth))])
         self.out = nn.Conv2d(ch[0], 1, 1)
+        # start from the prior: about 1 % of a face crop is manipulated, so the mask logit begins at log(0.01/0.99) ≈ -4.6
+        # (from a 0 bias, Adam's ~1e-3 steps need thousands of updates just to reach the background level)
+        nn.init.constant_(self.out.bias, PRIOR_LOGIT)
         self.pool, self.drop, self.head_bin = nn.AdaptiveAvgPool2d(1), nn.Dropout(cfg.dropout), nn.Linear(ch[-1], BIN_CLASSES)
 
     @property

@@ -31,7 +31,7 @@ ID_REPLACED = tuple(i for i, m in METHODS.items() if m.tri == 2)
 ID_REMAINED = tuple(i for i, m in METHODS.items() if m.tri == 1)
 
 DATASET = dict(n_identities={"train": 48, "val": 8, "test": 16}, images_per_method={"train": 250, "val": 40, "test": 80},
-               videos={"train": 120, "val": 20, "test": 40}, talking_head=True)
+               videos={"train": 480, "val": 40, "test": 80}, talking_head=True)
 
 @dataclass
 class DetectTaskConfig:
@@ -110,7 +110,7 @@ def detect_spec(overrides:dict, tcfg:DetectTaskConfig|None=None, defaults:dict|N
     return dict(model=model, train_ds=tr, val_ds=va, loss_fn=loss, cfg=cfg,
                 metrics_fn=_image_metrics if tcfg.kind == "image" else None)
 
-# %% ../../nbs/38_forensics.train.ipynb #c013
+# %% ../../nbs/38_forensics.train.ipynb #c014
 @register_task("detect")
 def detect_task(overrides:dict) -> dict:
     "`synthlab train detect`: the shipped image detector (arch 'small', 128 px) on every synthetic method."
@@ -136,9 +136,9 @@ def detect_mask_task(overrides:dict) -> dict:
 def detect_video_task(overrides:dict) -> dict:
     "`synthlab train detect-video`: the TSM video model on 16-frame clips (clip and frame labels)."
     return detect_spec(overrides, DetectTaskConfig(kind="video", model=dict(size=64, n_frames=16)),
-                       dict(out_dir="runs/detect-video", batch_size=8, epochs=25, warmup_steps=20, ckpt_every=100))
+                       dict(out_dir="runs/detect-video", batch_size=8, epochs=12, warmup_steps=20, ckpt_every=100))
 
-# %% ../../nbs/38_forensics.train.ipynb #c015
+# %% ../../nbs/38_forensics.train.ipynb #c016
 TINY_DATASET = dict(n_identities=2, images_per_method=1, videos=2, size=64, n_frames=8, talking_head=False,
                     methods=(4, 10), video_methods=(4,), progress=False)
 
@@ -149,7 +149,7 @@ def detect_tiny_task(overrides:dict) -> dict:
     tcfg = DetectTaskConfig(data=str(Path(out) / "data"), dataset=dict(TINY_DATASET), model=dict(arch="small", size=64, width=0.5), perturb_p=0.5)
     return detect_spec(overrides, tcfg, dict(out_dir=out, batch_size=4, max_steps=3, epochs=3, warmup_steps=0, log_every=1, ckpt_every=0))
 
-# %% ../../nbs/38_forensics.train.ipynb #c018
+# %% ../../nbs/38_forensics.train.ipynb #c019
 _BUILDERS = {"image": "synthlab.forensics.detectors:build_detector", "mask": "synthlab.forensics.localize:build_localizer",
              "video": "synthlab.forensics.video:build_video_detector"}
 
