@@ -9,7 +9,7 @@ BENCH = ROOT / "benchmarks" / "forensics.py"
 PRESETS = ("detect-small", "detect-replaced", "detect-remained", "detect-mask", "detect-video")
 
 def test_quick_benchmark_writes_tables(tmp_path):
-    missing = [p for p in PRESETS if p not in hub.list_presets()]
+    missing = [p for p in PRESETS if p not in hub.list_presets().names]
     assert not missing, f"shipped presets missing: {missing}"
     out = tmp_path / "res" / "forensics"
     t0 = time.time()
