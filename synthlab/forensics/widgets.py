@@ -18,7 +18,7 @@ from ..io import read_image, new_figure, figure_png, guard
 from . import schema
 from .schema import MASK_THRESHOLD, TRI_NAMES
 from .faces import as_rgb, find_faces, crop_face
-from .forge import synthetic_face, face_swap, reenact, edit_attribute, split_identities
+from .forge import synthetic_face, face_swap, reenact, edit_attribute, split_identities, CAMERA_NOISE
 
 # %% auto #0
 __all__ = ['DEFAULT_DETECTOR', 'UNTRAINED', 'METHODS', 'METHOD_NAMES', 'HEADS', 'load_detector', 'detector_presets',
@@ -141,8 +141,8 @@ def bundled_samples(size:int=128, seed:int=0) -> list[Sample]:
     k = int(seed) % 8
     a_id, b_id = split_identities("test", k + 2)[k:]
     pose = (6.0, -3.0, 2.0)
-    # photographed like the dataset's faces (camera noise mid-range of forge.CAMERA_NOISE): the detector was trained on that
-    A, B = (synthetic_face(i, pose, size=size, noise=3.5, seed=int(seed) * 2 + n) for n, i in enumerate((a_id, b_id)))
+    noise = sum(CAMERA_NOISE) / 2      # photographed like the dataset's faces (mid-range camera noise): the detector learned on that
+    A, B = (synthetic_face(i, pose, size=size, noise=noise, seed=int(seed) * 2 + n) for n, i in enumerate((a_id, b_id)))
     fakes = [("face swap", face_swap(A, B, seed)), ("reenactment", reenact(A, mouth=(0.85, 1.1), blink=0.0, seed=seed)),
              ("attribute edit", edit_attribute(A, "colour", seed, region="lips"))]
     real = lambda face, i: Sample(f"real · test person {i}", face.image, 0)
