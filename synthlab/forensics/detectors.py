@@ -17,10 +17,10 @@ from ..core import ShapeError, InputError
 from ..hub import register_builder
 
 # %% auto #0
-__all__ = ['ARCHS', 'TRI_CLASSES', 'BIN_CLASSES', 'MIN_SIZE', 'MOBILENET_STAGES', 'DetectorConfig', 'check_images',
+__all__ = ['ARCHS', 'TRI_CLASSES', 'BIN_CLASSES', 'MIN_SIZE', 'MOBILENET_STAGES', 'SRM_FILTERS', 'DetectorConfig', 'check_images',
            'count_params', 'conv_bn_act', 'SeparableConv2d', 'XceptionBlock', 'Xception', 'BasicBlock', 'ResNet18',
            'InvertedResidual', 'MobileNet', 'dct_matrix', 'dct_filter_bank', 'band_masks', 'FAD', 'SmallCNN', 'F3Net',
-           'HeadView', 'Detector', 'build_detector', 'detection_loss']
+           'NoiseResidual', 'HeadView', 'Detector', 'build_detector', 'detection_loss']
 
 # %% ../../nbs/34_forensics.detectors.ipynb #c007
 ARCHS = ("xception", "resnet18", "mobilenet", "f3net", "small")
@@ -38,6 +38,7 @@ class DetectorConfig:
     dropout: float = 0.0       # dropout on the pooled feature before the heads
     dct_block: int = 8         # f3net: side of the DCT blocks of the frequency decomposition
     pool: str = "avg"          # 'avg' (global average) or 'avgmax' (average and max concatenated: small forged regions count)
+    srm: bool = False          # also feed three fixed SRM noise-residual channels (a re-drawn region has lost the camera's noise)
 
     def __post_init__(self):
         if self.arch not in ARCHS: raise InputError(f"unknown detector arch {self.arch!r}", f"choose one of {', '.join(ARCHS)}")
@@ -49,6 +50,7 @@ class DetectorConfig:
         if not 0 <= self.dropout < 1: raise InputError(f"dropout must be in [0, 1), got {self.dropout!r}")
         if self.dct_block not in (4, 8, 16): raise InputError(f"dct_block must be 4, 8 or 16, got {self.dct_block!r}")
         if self.pool not in ("avg", "avgmax"): raise InputError(f"pool must be 'avg' or 'avgmax', got {self.pool!r}")
+        if not isinstance(self.srm, (bool, np.bool_)): raise InputError(f"srm must be True or False, got {self.srm!r}")
         if self.arch == "f3net" and self.size % self.dct_block:
             raise InputError(f"f3net needs a size divisible by dct_block={self.dct_block}, got {self.size}")
         self.size, self.n_cls, self.width = int(self.size), int(self.n_cls), float(self.width)
@@ -334,6 +336,26 @@ class F3Net(nn.Module):
         return self.fuse(torch.cat([f, r], 1))           # 3. fuse the two feature maps
 
 # %% ../../nbs/34_forensics.detectors.ipynb #c042
+SRM_FILTERS = torch.tensor([
+    [[0, 0, 0, 0, 0], [0, -1, 2, -1, 0], [0, 2, -4, 2, 0], [0, -1, 2, -1, 0], [0, 0, 0, 0, 0]],              # 2nd-order 3×3, /4
+    [[-1, 2, -2, 2, -1], [2, -6, 8, -6, 2], [-2, 8, -12, 8, -2], [2, -6, 8, -6, 2], [-1, 2, -2, 2, -1]],    # 5×5 "KV", /12
+    [[0, 0, 0, 0, 0], [0, 0, 0, 0, 0], [0, 1, -2, 1, 0], [0, 0, 0, 0, 0], [0, 0, 0, 0, 0]]], dtype=torch.float32) \
+    / torch.tensor([4.0, 12.0, 2.0])[:, None, None]
+
+class NoiseResidual(nn.Module):
+    "Three fixed SRM high-pass residuals of the luma of a [0, 1] image, in units of `scale` grey levels, clipped to ±`clip`."
+    def __init__(self, scale:float=4.0, clip:float=3.0):
+        super().__init__()
+        self.scale, self.clip = float(scale), float(clip)
+        self.register_buffer("weight", SRM_FILTERS[:, None].clone(), persistent=False)
+        self.register_buffer("luma", torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, x):
+        y = (x * self.luma).sum(1, keepdim=True) * (255.0 / self.scale)      # 1. luma in units of `scale` grey levels
+        r = F.conv2d(F.pad(y, (2, 2, 2, 2), mode="reflect"), self.weight)     # 2. three high-pass residuals (zero on flat and linear ramps)
+        return r.clamp(-self.clip, self.clip)                                  # 3. truncation
+
+# %% ../../nbs/34_forensics.detectors.ipynb #c049
 _BACKBONES = {"xception": Xception, "resnet18": ResNet18, "mobilenet": MobileNet, "small": SmallCNN}
 
 class HeadView(nn.Module):
@@ -348,7 +370,9 @@ class Detector(nn.Module):
     def __init__(self, cfg:DetectorConfig|dict|str|None=None, **overrides):
         super().__init__()
         self.cfg = cfg = _make_config(cfg, overrides)
-        self.backbone = F3Net(cfg.width, block=cfg.dct_block) if cfg.arch == "f3net" else _BACKBONES[cfg.arch](cfg.width)
+        self.noise = NoiseResidual() if cfg.srm else None
+        cin = 6 if cfg.srm else 3
+        self.backbone = F3Net(cfg.width, cin, cfg.dct_block) if cfg.arch == "f3net" else _BACKBONES[cfg.arch](cfg.width, cin)
         c = self.backbone.out_ch
         self.pool, self.drop = nn.AdaptiveAvgPool2d(1), nn.Dropout(cfg.dropout)
         self.maxpool = nn.AdaptiveMaxPool2d(1) if cfg.pool == "avgmax" else None
@@ -368,7 +392,8 @@ class Detector(nn.Module):
         # 1. validate: a float (B, 3, H, W) batch in [0, 1], large enough (and block-aligned for the DCT)
         mult = self.cfg.dct_block if self.cfg.arch == "f3net" else 1
         check_images(x, f"Detector({self.cfg.arch!r})", MIN_SIZE, mult, check_range)
-        # 2. backbone → feature map (B, C, h, w)
+        # 2. (srm) append the three noise-residual channels; backbone → feature map (B, C, h, w)
+        if self.noise is not None: x = torch.cat([x, self.noise(x)], 1)
         fmap = self.backbone(x)
         # 3. global average pool (and max pool: a trace in 3% of the face is diluted by the average) → the shared feature
         feat = self.pool(fmap).flatten(1)
@@ -390,7 +415,7 @@ def build_detector(cfg:DetectorConfig|dict|str|None=None, **overrides) -> Detect
     "A `Detector` from a config, a dict, an arch name or keyword fields (the hub builder: `build_detector(**card.config)`)."
     return Detector(cfg, **overrides)
 
-# %% ../../nbs/34_forensics.detectors.ipynb #c053
+# %% ../../nbs/34_forensics.detectors.ipynb #c062
 def detection_loss(out:dict, batch:dict, w_tri:float=0.5, w_cls:float=0.5) -> tuple[torch.Tensor, dict]:
     "Cross-entropy on `bin` + `w_tri`·CE on `tri` + `w_cls`·CE on `cls`; returns (loss, logs with the parts and binary accuracy)."
     if not isinstance(out, Mapping) or "bin" not in out: raise InputError("out must be the dict a Detector returns (with 'bin')")
