@@ -127,20 +127,27 @@ def backward_warp(x:torch.Tensor, flow:torch.Tensor, mode:str="bilinear", paddin
 def _splat_corners(flow:torch.Tensor):
     "For `flow (B,2,H,W)`: the 4 bilinear (flat target index, weight) pairs of every source pixel; out-of-frame weights are 0."
     B, _, H, W = flow.shape
+    N = B * H * W
     n = torch.floor(flow.detach())
     f = flow - n                                               # fractional part, differentiable w.r.t. flow
-    i0 = coords_grid(1, H, W, dtype=torch.long, device=flow.device) + n.long()  # integer part, exact
     fx, fy = f[:, 0].reshape(-1), f[:, 1].reshape(-1)
-    ix0, iy0 = i0[:, 0].reshape(-1), i0[:, 1].reshape(-1)
-    base = torch.arange(B, device=flow.device).repeat_interleave(H * W) * (H * W)
+    kw = dict(dtype=torch.long, device=flow.device)
+    ix0 = (n[:, 0].long() + torch.arange(W, **kw)).reshape(-1)               # integer part, exact
+    iy0 = (n[:, 1].long() + torch.arange(H, **kw)[:, None]).reshape(-1)
+    t00 = (iy0 * W).add_(ix0).view(B, H * W).add_(torch.arange(B, **kw)[:, None] * (H * W)).view(-1)  # top-left target
+    inx = ((ix0 >= 0) & (ix0 < W), (ix0 >= -1) & (ix0 < W - 1))              # corner dx = 0, 1 lands inside
+    iny = ((iy0 >= 0) & (iy0 < H), (iy0 >= -1) & (iy0 < H - 1))
+    gx, gy = 1 - fx, 1 - fy
     out = []
-    for dx, dy, w in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)), (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
-        ix, iy = ix0 + dx, iy0 + dy
-        inside = (ix >= 0) & (ix < W) & (iy >= 0) & (iy < H)
-        out.append((base + iy.clamp(0, H - 1) * W + ix.clamp(0, W - 1), w * inside))
+    for dx, dy, w in ((0, 0, gx * gy), (1, 0, fx * gy), (0, 1, gx * fy), (1, 1, fx * fy)):
+        inside = inx[dx] & iny[dy]
+        # an out-of-frame corner keeps weight 0; its index only has to be valid
+        out.append(((t00 + (dy * W + dx)).clamp_(0, N - 1), w * inside))
     return out
 
 _SPLAT_MODES = ("sum", "average", "softmax")
+
+def _needs_grad(*ts) -> bool: return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in ts)
 
 def forward_splat(x:torch.Tensor, flow:torch.Tensor, weight:torch.Tensor|None=None, mode:str="sum",
                   metric:torch.Tensor|None=None, eps:float=1e-7, return_coverage:bool=False):
@@ -154,7 +161,8 @@ def forward_splat(x:torch.Tensor, flow:torch.Tensor, weight:torch.Tensor|None=No
     B, C, H, W = x.shape
     N = B * H * W
     corners = _splat_corners(flow)
-    src = x.permute(0, 2, 3, 1).reshape(N, C)
+    channels_last = x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
+    src = x.permute(0, 2, 3, 1).reshape(N, C)                 # one row per source pixel (a view for channels-last x)
     w_src = None if weight is None else _check_map(weight, "weight", x).reshape(N)
     if mode == "softmax":
         z = _check_map(metric, "metric", x).reshape(N)
@@ -163,19 +171,28 @@ def forward_splat(x:torch.Tensor, flow:torch.Tensor, weight:torch.Tensor|None=No
         for idx, w in corners:  # the largest metric landing (with positive weight) on each target
             zmax = zmax.scatter_reduce(0, idx, torch.where(w.detach() > 0, zd, -math.inf), "amax")
         zmax = torch.where(torch.isfinite(zmax), zmax, torch.zeros_like(zmax))
+    grad = _needs_grad(x, flow, weight, metric)
     num = src.new_zeros(N, C)
     den = src.new_zeros(N) if mode != "sum" else None
-    cov = src.new_zeros(N) if return_coverage else None
+    same = return_coverage and den is not None and w_src is None and mode == "average"   # coverage = denominator
+    cov = src.new_zeros(N) if return_coverage and not same else None
+    buf = None
     for idx, w in corners:
         wk = w if w_src is None else w * w_src
         if mode == "softmax": wk = wk * torch.exp((z - zmax[idx]).clamp(max=0))  # <= 0 for every positive-weight term
-        num = num.index_add(0, idx, src * wk[:, None])
-        if den is not None: den = den.index_add(0, idx, wk)
-        if cov is not None: cov = cov.index_add(0, idx, w)
+        if grad: num.index_add_(0, idx, src * wk[:, None])     # autograd: index_add_ records the scatter
+        else:                                                  # inference: one reused buffer, serial accumulation
+            buf = torch.mul(src, wk[:, None], out=buf)         # (same sums, same order as index_add_)
+            num.index_put_((idx,), buf, accumulate=True)
+        if den is not None: den.index_add_(0, idx, wk)
+        if cov is not None: cov.index_add_(0, idx, w)
+    if same: cov = den
     if den is not None:
         ok = den > eps
-        num = torch.where(ok[:, None], num / torch.where(ok, den, torch.ones_like(den))[:, None], torch.zeros_like(num))
-    out = num.reshape(B, H, W, C).permute(0, 3, 1, 2).contiguous()
+        if grad: num = torch.where(ok[:, None], num / torch.where(ok, den, torch.ones_like(den))[:, None], torch.zeros_like(num))
+        else: num.div_(torch.where(ok, den, torch.ones_like(den))[:, None]).masked_fill_(~ok[:, None], 0)
+    out = num.view(B, H, W, C).permute(0, 3, 1, 2)             # channels-last strides
+    if not channels_last: out = out.contiguous()               # the input's memory format
     return (out, cov.reshape(B, 1, H, W)) if return_coverage else out
 
 def forward_splat_np(x, flow, mode:str="sum", eps:float=1e-7) -> np.ndarray:

@@ -13,7 +13,8 @@ import torch.nn.functional as F
 
 from synthlab.core import CheckpointError, ShapeError, InputError
 from synthlab.flow import coords_grid
-from synthlab.anime.rfr import RFR, RFRConfig, CorrPyramid, SepConvGRU, convex_upsample, cartoon_pair, resize_flow_init
+from synthlab.anime.rfr import (RFR, RFRConfig, CorrPyramid, SepConvGRU, BasicEncoder, convex_upsample, cartoon_pair,
+                                resize_flow_init, _pool_cells)
 from synthlab.anime.synthesis import FeatureExtractor, GridNet, resize_flow, splat_pyramid
 from synthlab.anime.model import (AnimeInterp, AnimeInterpConfig, InterpOutput, Motion, anime_interp, interpolate,
                                   load_official)
@@ -180,6 +181,76 @@ def test_corr_of_onehot_features():
     assert torch.allclose(win[0, 4], torch.full((h, w), 1 / math.sqrt(h * w)))
     assert win[0, [0, 1, 2, 3, 5, 6, 7, 8]].abs().max() == 0
 
+@pytest.mark.parametrize("shape", [(5, 8, 12, 1), (2, 7, 9, 6)])
+def test_pool_cells_is_avg_pool2d_bit_for_bit(shape):
+    "The pyramid's pooling (over dims 1, 2, odd sizes cropped) gives avg_pool2d's exact floats."
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(2))
+    want = F.avg_pool2d(x.permute(0, 3, 1, 2), 2, stride=2).permute(0, 2, 3, 1)
+    assert torch.equal(_pool_cells(x), want)
+    assert _pool_cells(x).shape == (shape[0], shape[1] // 2, shape[2] // 2, shape[3])
+
+def test_corr_both_ways_equals_two_volumes():
+    "One volume read both ways = the pyramids of 1->2 and of 2->1 (C21 = C12 transposed), and RAFT's grid_sample on it."
+    g = torch.Generator().manual_seed(4)
+    f1, f2 = (torch.randn(2, 16, 8, 11, generator=g, dtype=torch.float64) for _ in range(2))
+    xy = coords_grid(4, 8, 11, dtype=torch.float64) + 4 * torch.randn(4, 2, 8, 11, generator=g, dtype=torch.float64)
+    both = CorrPyramid(f1, f2, levels=3, radius=2, both_ways=True)
+    assert both.shape == (4, 8, 11)
+    one12, one21 = CorrPyramid(f1, f2, levels=3, radius=2), CorrPyramid(f2, f1, levels=3, radius=2)
+    want = torch.cat([one12.lookup(xy[:2]), one21.lookup(xy[2:])])
+    torch.testing.assert_close(both.lookup(xy), want, atol=1e-12, rtol=0)
+    torch.testing.assert_close(both.lookup(xy), _raft_lookup(both, xy), atol=1e-10, rtol=0)
+    for a, b, c in zip(both.pyramid, one12.pyramid, one21.pyramid):
+        torch.testing.assert_close(a, torch.cat([b, c]), atol=1e-12, rtol=0)
+    with pytest.raises(ShapeError, match="both directions"): both.lookup(xy[:2])
+
+def test_corr_lookup_gradcheck():
+    g = torch.Generator().manual_seed(8)
+    f1, f2 = (torch.randn(1, 4, 4, 5, generator=g, dtype=torch.float64, requires_grad=True) for _ in range(2))
+    xy = coords_grid(2, 4, 5, dtype=torch.float64) + 1.5 * torch.randn(2, 2, 4, 5, generator=g, dtype=torch.float64)
+    fn = lambda a, b: CorrPyramid(a, b, levels=2, radius=1, both_ways=True).lookup(xy)
+    assert torch.autograd.gradcheck(fn, (f1, f2))
+
+def test_inference_in_place_paths_equal_autograd_paths():
+    "In-place activations without autograd (encoder, feature pyramid, GridNet) give the same floats as the autograd path."
+    torch.manual_seed(0)
+    m = anime_interp("small")
+    for p in m.parameters(): p.requires_grad_(False)
+    for mod in m.modules():                                    # negative PReLU slopes too
+        if isinstance(mod, torch.nn.PReLU): mod.weight.fill_(-0.3)
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(2, 3, 64, 96, generator=g) * 2 - 1
+    xs = [torch.randn(1, c, 64 >> i, 96 >> i, generator=g) for c, i in ((6, 0), (32, 0), (64, 1), (96, 2))]
+    fe, enc, grid = m.feat_ext, m.flownet.fnet, m.synnet
+    with torch.enable_grad():
+        xg = x.clone().requires_grad_()
+        want = [fe(xg), enc(xg), grid(*[t.clone().requires_grad_() for t in xs])]
+    with torch.inference_mode(): got = [fe(x), enc(x), grid(*xs)]
+    for a, b in zip(want[0], got[0]): assert torch.equal(a.detach(), b)
+    assert torch.equal(want[1].detach(), got[1]) and torch.equal(want[2].detach(), got[2])
+
+def test_rfr_scale_fast_mode():
+    "rfr_scale < 1 runs RFR on smaller frames and scales its flows back: known value with a zero flow update."
+    torch.manual_seed(0)
+    m = anime_interp("small").eval()
+    with torch.no_grad():
+        last = m.flownet.update_block.flow_head.conv2; last.weight.zero_(); last.bias.zero_()   # dF = 0
+    x1, x2 = torch.rand(1, 3, 128, 192), torch.rand(1, 3, 128, 192)
+    f = torch.zeros(1, 2, 128, 192); f[:, 0], f[:, 1] = 3.0, -2.0
+    for s in (1.0, 0.5):
+        m.rfr_scale = s
+        with torch.no_grad(): out = m(x1, x2, f, -f)
+        assert out.F12.shape == (1, 2, 128, 192) and out.It.shape == (1, 3, 128, 192)
+        # RFR adds the init flow twice (official quirk): 2 x (3, -2) px, at any scale (away from the border)
+        torch.testing.assert_close(out.F12[0, :, 24:-24, 24:-24].mean((1, 2)), torch.tensor([6.0, -4.0]), atol=1e-4, rtol=0)
+        torch.testing.assert_close(out.F21[0, :, 24:-24, 24:-24].mean((1, 2)), torch.tensor([-6.0, 4.0]), atol=1e-4, rtol=0)
+    m.rfr_scale = 0.5
+    with pytest.raises(ShapeError, match="rfr_scale"): m(x1[..., :48, :], x2[..., :48, :])
+    for bad in (0, 1.5, "half", True):
+        m.rfr_scale = bad
+        with pytest.raises(InputError, match="rfr_scale"): m(x1, x2)
+    assert anime_interp("small").rfr_scale == 1.0               # the official network is the default
+
 def test_fused_gru_equals_plain_sepconvgru():
     gru = SepConvGRU(6, 5, 7).double()
     h, ctx, mot = (torch.randn(2, c, 4, 9, dtype=torch.float64) for c in (6, 5, 7))
@@ -201,6 +272,20 @@ def test_flow_resizes_follow_the_official_arithmetic():
     assert fi.shape == (1, 2, 67, 120)
     assert fi[0, 0, 0, 0] == 24.0 * 120.0 / 960 and fi[0, 1, 0, 0] == 6.0 * 67.0 / 540
     assert resize_flow(f, (135, 240))[0, :, 3, 3].tolist() == [6.0, 1.5]
+
+def test_splat_pyramid_full_size_features_splat_with_the_image():
+    "The image and the full-size features are splatted as one tensor: the same floats as separate forward_splat calls."
+    from synthlab.flow import forward_splat
+    g = torch.Generator().manual_seed(9)
+    img, flow = torch.rand(2, 3, 16, 20, generator=g), 3 * torch.randn(2, 2, 16, 20, generator=g)
+    feats = [torch.randn(2, 5, 16, 20, generator=g).contiguous(memory_format=torch.channels_last), torch.randn(2, 4, 8, 10, generator=g)]
+    with torch.no_grad():
+        w, wf, cov = splat_pyramid(img, feats, flow)
+        w0, cov0 = forward_splat(img, flow, mode="average", eps=0, return_coverage=True)
+        assert torch.equal(w, w0) and torch.equal(cov, cov0) and w.is_contiguous()
+        assert torch.equal(wf[0], forward_splat(feats[0], flow, mode="average", eps=0))
+        assert torch.equal(wf[1], forward_splat(feats[1], resize_flow(flow, (8, 10)), mode="average", eps=0))
+    with pytest.raises(ShapeError, match="flow is"): splat_pyramid(img, feats, flow[..., :8, :])
 
 def test_splat_pyramid_pushes_and_leaves_holes():
     img = torch.arange(20.0).view(1, 1, 4, 5)

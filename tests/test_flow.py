@@ -300,6 +300,35 @@ def test_forward_splat_gradcheck(mode):
         assert torch.autograd.gradcheck(lambda a, b: forward_splat(a, b, mode=mode), (x, flow))
 
 
+@pytest.mark.parametrize("mode", ["sum", "average", "softmax"])
+def test_forward_splat_inference_path_equals_autograd_path(mode):
+    "No-grad splatting (reused buffer + index_put_) gives the very floats of the autograd path (index_add_)."
+    g = torch.Generator().manual_seed(5)
+    x, f = torch.rand(2, 4, 12, 15, generator=g), 3 * torch.randn(2, 2, 12, 15, generator=g)
+    kw = dict(metric=torch.randn(2, 1, 12, 15, generator=g)) if mode == "softmax" else {}
+    xg = x.clone().requires_grad_()
+    with_grad, cov_g = forward_splat(xg, f, mode=mode, return_coverage=True, weight=torch.rand(2, 1, 12, 15, generator=g), **kw)
+    assert with_grad.requires_grad
+    g = torch.Generator().manual_seed(5)
+    x, f = torch.rand(2, 4, 12, 15, generator=g), 3 * torch.randn(2, 2, 12, 15, generator=g)
+    kw = dict(metric=torch.randn(2, 1, 12, 15, generator=g)) if mode == "softmax" else {}
+    with torch.inference_mode():
+        no_grad, cov_n = forward_splat(x, f, mode=mode, return_coverage=True, weight=torch.rand(2, 1, 12, 15, generator=g), **kw)
+    assert torch.equal(with_grad.detach(), no_grad) and torch.equal(cov_g.detach(), cov_n)
+
+def test_forward_splat_keeps_channels_last():
+    "A channels-last input comes back channels-last (no copy in or out), with the same values; NCHW stays NCHW."
+    g = torch.Generator().manual_seed(6)
+    x, f = torch.rand(2, 5, 10, 13, generator=g), 2 * torch.randn(2, 2, 10, 13, generator=g)
+    xc = x.contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        a, cov = forward_splat(x, f, mode="average", eps=0, return_coverage=True)
+        b = forward_splat(xc, f, mode="average", eps=0)
+    assert a.is_contiguous() and b.is_contiguous(memory_format=torch.channels_last) and not b.is_contiguous()
+    assert torch.equal(a, b)
+    # average mode without weights: the coverage is the denominator, i.e. the sum-mode splat of ones
+    torch.testing.assert_close(cov, forward_splat(torch.ones(2, 1, 10, 13), f), atol=0, rtol=0)
+
 def test_forward_splat_grad_flows_to_flow():
     x = torch.rand(1, 3, 8, 8)
     f = torch.full((1, 2, 8, 8), 0.3, requires_grad=True)

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from ..core import ShapeError, InputError, img2tensor, tensor2img, pad_to_multiple, unpad, check_image_batch
 from ..flow import flow2tensor
 from ..hub import load_checkpoint, extract_state_dict, strip_prefix, load_state_dict_strict
@@ -67,6 +68,8 @@ class Motion:
 # %% ../../nbs/14_anime.model.ipynb #c012
 class AnimeInterp(nn.Module):
     "AnimeInterp (CVPR 2021): frames `(B,3,H,W)` in [0,1] + SGM flows → the frame at time t. Official parameter names."
+    rfr_scale: float = 1.0   # frame scale RFR runs at; 1 = the official network, < 1 = a faster, approximate mode
+
     def __init__(self, cfg:AnimeInterpConfig|None=None):
         super().__init__()
         self.cfg = cfg = cfg if cfg is not None else AnimeInterpConfig.official()
@@ -92,9 +95,28 @@ class AnimeInterp(nn.Module):
         "Steps 1–2: feature pyramids of both frames and the RFR flows (missing SGM flows = zero flow)."
         self._check(I1, I2, F12i, F21i)
         Io = (torch.cat([I1, I2]) - 0.5) / 0.5                          # [-1, 1], as the official code
-        feats = self.feat_ext(Io)                                        # both frames in one batch
-        o12, o21 = self.flownet.bidirectional(*Io.split(I1.shape[0]), F12i, F21i, iters=iters)
+        o12, o21 = self._flows(Io, I1.shape[0], F12i, F21i, iters)      # first: the correlation volume is freed before
+        feats = self.feat_ext(Io)                                        # the full-size features exist (lower peak memory)
         return Motion(feats, o12.flow, o21.flow, o12.flow_init, o21.flow_init)
+
+    def _flows(self, Io, b, F12i, F21i, iters):
+        "RFR in both directions, at `self.rfr_scale` of the frame size (flows resized back, bilinearly, when < 1)."
+        s = self.rfr_scale
+        if isinstance(s, bool) or not isinstance(s, (int, float)) or not 0 < s <= 1:
+            raise InputError(f"rfr_scale must be a number in (0, 1]; got {s!r}", "1 is the official network, 0.5 the fast mode")
+        if s == 1: return self.flownet.bidirectional(*Io.split(b), F12i, F21i, iters=iters)
+        H, W = Io.shape[-2:]
+        h, w = round(H * s), round(W * s)
+        if min(h, w) < self.cfg.min_size:
+            raise ShapeError(f"rfr_scale={s} shrinks the {H}x{W} frames to {h}x{w}, below RFR's {self.cfg.min_size}x{self.cfg.min_size}",
+                             "use a larger rfr_scale (1 for small frames)")
+        small = F.interpolate(Io, size=(h, w), mode='bilinear', align_corners=False, antialias=True)
+        # the guide flows stay full-size: RFR rescales its init flow from whatever size it gets
+        o12, o21 = self.flownet.bidirectional(*small.split(b), F12i, F21i, iters=iters)
+        for o in (o12, o21):
+            f = F.interpolate(o.flow, size=(H, W), mode='bilinear', align_corners=False)
+            o.flow = torch.cat([f[:, :1] * (W / w), f[:, 1:] * (H / h)], 1)      # small-frame pixels -> frame pixels
+        return o12, o21
 
     def synthesize(self, I1, I2, motion:Motion, t:float=0.5) -> InterpOutput:
         "Steps 3–4: splat frames and features to time `t` and run GridNet."
@@ -118,7 +140,7 @@ def anime_interp(size:str="official") -> AnimeInterp:
     if size not in ("official", "small"): raise InputError(f"size must be 'official' or 'small'; got {size!r}")
     return AnimeInterp(getattr(AnimeInterpConfig, size)())
 
-# %% ../../nbs/14_anime.model.ipynb #c021
+# %% ../../nbs/14_anime.model.ipynb #c023
 def load_official(path, device="cpu") -> AnimeInterp:
     "Load the official `anime_interp_full.ckpt` (`['model_state_dict']`, keys `module.*`) strictly into an official-size model."
     obj = load_checkpoint(path, map_location="cpu")
@@ -127,7 +149,7 @@ def load_official(path, device="cpu") -> AnimeInterp:
     load_state_dict_strict(model, strip_prefix(sd, "module."), name=f"checkpoint {Path(path).name}")
     return model.to(device).eval()
 
-# %% ../../nbs/14_anime.model.ipynb #c027
+# %% ../../nbs/14_anime.model.ipynb #c029
 def _as_flow(flow, name, hw, device):
     if flow is None: return None
     f = flow2tensor(flow)

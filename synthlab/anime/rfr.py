@@ -68,8 +68,9 @@ class ResidualBlock(nn.Module):
         self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride=stride)) if stride != 1 else None
 
     def forward(self, x):
-        y = F.relu(self.conv2(F.relu(self.conv1(x))))
-        return F.relu((x if self.downsample is None else self.downsample(x)) + y)
+        y = F.relu(self.conv2(F.relu(self.conv1(x), inplace=True)), inplace=True)   # in place on fresh conv outputs
+        skip = x if self.downsample is None else self.downsample(x)
+        return (skip + y if torch.is_grad_enabled() else y.add_(skip)).relu_()     # y is relu's saved output under autograd
 
 class BasicEncoder(nn.Module):
     "RAFT's BasicEncoder without normalisation: images `(B,3,H,W)` in [-1, 1] → features `(B, out_dim, H/8, W/8)`."
@@ -83,44 +84,76 @@ class BasicEncoder(nn.Module):
         self.conv2 = nn.Conv2d(dims[-1], out_dim, 1)
 
     def forward(self, x):
-        x = F.relu(self.conv1(x.contiguous(memory_format=torch.channels_last)))   # channels-last: faster CPU convs
+        x = F.relu(self.conv1(x.contiguous(memory_format=torch.channels_last)), inplace=True)   # channels-last: faster CPU convs
         return self.conv2(self.layer3(self.layer2(self.layer1(x)))).contiguous()
 
 # %% ../../nbs/12_anime.rfr.ipynb #c015
+def _pool_cells(x:torch.Tensor) -> torch.Tensor:
+    "`F.avg_pool2d(2, stride=2)` over dims 1, 2 of `x (P, h, w, Q)`: the same sum order `((a + b) + c) + d) / 4`, so the same floats."
+    h2, w2 = x.shape[1] // 2, x.shape[2] // 2
+    out = x[:, 0:2 * h2:2, 0:2 * w2:2] + x[:, 0:2 * h2:2, 1:2 * w2:2]
+    out += x[:, 1:2 * h2:2, 0:2 * w2:2]                       # in place: one allocation per level
+    out += x[:, 1:2 * h2:2, 1:2 * w2:2]
+    return out.div_(4)
+
 class CorrPyramid:
     "All-pairs correlation of `fmap1`, `fmap2` `(B,D,h,w)` / √D with `levels` average-pooled levels; `lookup(coords)` samples windows."
-    def __init__(self, fmap1:torch.Tensor, fmap2:torch.Tensor, levels:int=4, radius:int=4):
+    def __init__(self, fmap1:torch.Tensor, fmap2:torch.Tensor, levels:int=4, radius:int=4, both_ways:bool=False):
         b, d, h, w = fmap1.shape
-        n = b * h * w
-        self.levels, self.radius, self.shape = levels, radius, (b, h, w)
+        n = h * w
+        self.levels, self.radius, self.both_ways = levels, radius, both_ways
+        self.shape = (2 * b if both_ways else b, h, w)         # the batch of coords that `lookup` takes
         scale = torch.sqrt(torch.tensor(d, dtype=fmap1.dtype))         # 16 for D = 256: scaling first is exact
-        corr = torch.bmm((fmap1 / scale).reshape(b, d, h * w).transpose(1, 2), fmap2.reshape(b, d, h * w))
-        self.pyramid = [corr.reshape(n, 1, h, w)]                          # one h x w image per pixel of frame 1
-        for _ in range(levels - 1): self.pyramid.append(F.avg_pool2d(self.pyramid[-1], 2, stride=2))
-        kw = dict(device=fmap1.device)
-        self._hw = torch.tensor([list(p.shape[-2:]) for p in self.pyramid], **kw).view(1, levels, 1, 2)  # rows, cols
-        self._div = torch.tensor([2.0 ** i for i in range(levels)], dtype=fmap1.dtype, **kw).view(1, levels, 1)
+        corr = torch.bmm((fmap1 / scale).reshape(b, d, n).transpose(1, 2), fmap2.reshape(b, d, n))   # C[p, q]
+        # frame 1's pixels p read rows C[p, :]: pool them as one h x w image per p
+        self.rows = [corr.view(b * n, h, w, 1)]
+        for _ in range(levels - 1): self.rows.append(_pool_cells(self.rows[-1]))
+        # with both_ways, frame 2's pixels q read columns C[:, q] (the volume of 2 -> 1 is the transpose): pool over p
+        self.cols = [corr.view(b, h, w, n)] if both_ways else []
+        for _ in range(levels - 1 if both_ways else 0): self.cols.append(_pool_cells(self.cols[-1]))
+        self.sizes = [tuple(t.shape[1:3]) for t in self.rows]  # (rows, cols) of each level
+
+    @property
+    def pyramid(self) -> list[torch.Tensor]:
+        "Level i as one `(h_i, w_i)` image per pixel: `(B·h·w, 1, h_i, w_i)` (pixels of frame 2 after frame 1's with `both_ways`)."
+        b, n = self.rows[0].shape[0] // (self.shape[1] * self.shape[2]), self.shape[1] * self.shape[2]
+        out = [r.view(b * n, 1, hl, wl) for r, (hl, wl) in zip(self.rows, self.sizes)]
+        if not self.both_ways: return out
+        return [torch.cat([o, c.view(b, hl * wl, n).transpose(1, 2).reshape(b * n, 1, hl, wl)])
+                for o, c, (hl, wl) in zip(out, self.cols, self.sizes)]
 
     def lookup(self, coords:torch.Tensor) -> torch.Tensor:
-        "`coords (B,2,h,w)` (x, y in frame-2 cells) → `(B, levels·(2r+1)², h, w)`, equal to RAFT's `grid_sample` lookup."
-        (b, h, w), r, L = self.shape, self.radius, self.levels
-        n, k = b * h * w, 2 * self.radius + 2                  # 2r+2 integer cells cover the 2r+1 bilinear taps
-        p = coords.permute(0, 2, 3, 1).reshape(n, 1, 2) / self._div   # the centre at every level: (n, L, 2)
-        p0 = p.floor()
-        f = p - p0                                             # bilinear weights, shared by all taps of a pixel
-        p0 = p0.long()
+        "`coords (B,2,h,w)` (x, y in the other frame's cells) → `(B, levels·(2r+1)², h, w)`, equal to RAFT's `grid_sample` lookup."
+        (nb, h, w), r = self.shape, self.radius
+        if tuple(coords.shape) != (nb, 2, h, w):
+            raise ShapeError(f"coords must be {(nb, 2, h, w)} for this pyramid; got {tuple(coords.shape)}",
+                             "with both_ways=True give the coords of both directions, 1 -> 2 first" if self.both_ways else None)
+        n, k, hw = nb * h * w, 2 * r + 2, h * w                # 2r+2 integer cells cover the 2r+1 bilinear taps
+        m = n // 2 if self.both_ways else n                    # pixels that read rows (frame 1's)
+        p = coords.permute(0, 2, 3, 1).reshape(n, 2)
         off = torch.arange(-r, r + 2, device=coords.device)
-        xs, ys = p0[..., :1] + off, p0[..., 1:] + off          # (n, L, k) columns and rows of each block
-        hl, wl = self._hw[..., 0], self._hw[..., 1]
-        inside = ((ys >= 0) & (ys < hl))[..., :, None] & ((xs >= 0) & (xs < wl))[..., None, :]
-        idx = (torch.minimum(ys.clamp(min=0), hl - 1) * wl)[..., :, None] + torch.minimum(xs.clamp(min=0), wl - 1)[..., None, :]
-        idx = idx.reshape(n, L, k * k)                         # flat cell index of every tap, at every level
-        blk = torch.stack([c.reshape(n, -1).gather(1, idx[:, i]) for i, c in enumerate(self.pyramid)], 1)
-        blk = blk.reshape(n, L, k, k) * inside
-        fx, fy = f[..., :1, None], f[..., 1:, None]            # (n, L, 1, 1)
-        rows = blk[:, :, :-1] * (1 - fy) + blk[:, :, 1:] * fy          # blend in y -> (n, L, 2r+1, 2r+2)
-        win = rows[..., :-1] * (1 - fx) + rows[..., 1:] * fx           # blend in x -> (n, L, y, x)
-        return win.transpose(2, 3).reshape(b, h, w, -1).permute(0, 3, 1, 2).contiguous()  # RAFT order: level, x, y
+        q = torch.arange(m, device=coords.device)
+        wins = []
+        for i, (hl, wl) in enumerate(self.sizes):              # one level at a time: small temporaries
+            pl = p / 2.0 ** i                                  # the centre at this level
+            p0 = pl.floor()
+            f = pl - p0                                        # bilinear weights, shared by all taps of a pixel
+            p0 = p0.long()
+            xs, ys = p0[:, :1] + off, p0[:, 1:] + off          # (n, k) columns and rows of each block
+            inx, iny = ((xs >= 0) & (xs < wl)).to(f.dtype), ((ys >= 0) & (ys < hl)).to(f.dtype)
+            # cells outside the level read 0: fold that into the blending weights of each row and column
+            fx, fy = f[:, :1], f[:, 1:]
+            wx0, wx1 = (1 - fx) * inx[:, :-1], fx * inx[:, 1:]          # (n, 2r+1)
+            wy0, wy1 = (1 - fy) * iny[:, :-1], fy * iny[:, 1:]
+            cell = xs.clamp_(0, wl - 1)[:, :, None] + (ys.clamp_(0, hl - 1) * wl)[:, None, :]   # (n, x, y) flat cells
+            rows = self.rows[i].view(-1, hl * wl)
+            blk = rows.gather(1, cell[:m].view(m, k * k)).view(m, k, k)
+            if self.both_ways:                                 # frame 2's pixel q reads column q: flat index cell * hw + q
+                base = (q // hw) * (hl * wl * hw) + q % hw     # batch offset + pixel
+                blk = torch.cat([blk, self.cols[i].reshape(-1).take(cell[m:] * hw + base[:, None, None])])
+            col = blk[..., :-1] * wy0[:, None] + blk[..., 1:] * wy1[:, None]    # blend in y -> (n, 2r+2, 2r+1)
+            wins.append(col[:, :-1] * wx0[..., None] + col[:, 1:] * wx1[..., None])   # blend in x -> (n, x, y)
+        return torch.stack(wins, 1).view(nb, h, w, -1).permute(0, 3, 1, 2)   # RAFT order (level, x, y); channels-last strides
 
 # %% ../../nbs/12_anime.rfr.ipynb #c020
 class BasicMotionEncoder(nn.Module):
@@ -135,9 +168,10 @@ class BasicMotionEncoder(nn.Module):
         self.conv = nn.Conv2d(c2 + f2, cfg.motion_dim - 2, 3, padding=1)
 
     def forward(self, flow, corr):
-        cor = F.relu(self.convc2(F.relu(self.convc1(corr))))
-        flo = F.relu(self.convf2(F.relu(self.convf1(flow))))
-        return torch.cat([F.relu(self.conv(torch.cat([cor, flo], 1))), flow], 1)
+        relu = lambda x: F.relu(x, inplace=True)          # in place on fresh conv outputs: safe for autograd too
+        cor = relu(self.convc2(relu(self.convc1(corr))))
+        flo = relu(self.convf2(relu(self.convf1(flow))))
+        return torch.cat([relu(self.conv(torch.cat([cor, flo], 1))), flow], 1)
 
 class SepConvGRU(nn.Module):
     "Convolutional GRU with a 1×5 then a 5×1 pass; its input is `[context | motion]`, the context being fixed over iterations."
@@ -150,24 +184,25 @@ class SepConvGRU(nn.Module):
 
     def _convs(self, sfx): return [getattr(self, f'conv{g}{sfx}') for g in 'zrq']
 
-    def context_terms(self, ctx:torch.Tensor) -> list[torch.Tensor]:
-        "The context's contribution (plus biases) to the z, r, q gates of both passes: computed once per frame pair."
+    def context_terms(self, ctx:torch.Tensor) -> list[tuple]:
+        "Per pass: the context's contribution (plus biases) to the z, r, q gates, and the gate weights for `[hidden | motion]`; once per frame pair."
         h, c = self.hidden_dim, self.context_dim
+        drop_ctx = lambda wt: torch.cat([wt[:, :h], wt[:, h + c:]], 1)     # weights for [hidden | motion] only
         out = []
         for sfx in '12':
-            convs = self._convs(sfx)
+            cz, cr, cq = convs = self._convs(sfx)
             wt = torch.cat([cv.weight[:, h:h + c] for cv in convs])
-            out.append(F.conv2d(ctx, wt, torch.cat([cv.bias for cv in convs]), padding=convs[0].padding))
+            terms = F.conv2d(ctx, wt, torch.cat([cv.bias for cv in convs]), padding=cz.padding)
+            out.append((terms, torch.cat([drop_ctx(cz.weight), drop_ctx(cr.weight)]), drop_ctx(cq.weight)))
         return out
 
     def _pass(self, h, m, ctx_terms, sfx):
-        hd, c = self.hidden_dim, self.context_dim
-        cz, cr, cq = self._convs(sfx)
-        drop_ctx = lambda wt: torch.cat([wt[:, :hd], wt[:, hd + c:]], 1)    # weights for [hidden | motion] only
-        zr = F.conv2d(torch.cat([h, m], 1), torch.cat([drop_ctx(cz.weight), drop_ctx(cr.weight)]), padding=cz.padding)
-        zr = zr + ctx_terms[:, :2 * hd]
-        z, r = torch.sigmoid(zr[:, :hd]), torch.sigmoid(zr[:, hd:])
-        q = torch.tanh(F.conv2d(torch.cat([r * h, m], 1), drop_ctx(cq.weight), padding=cq.padding) + ctx_terms[:, 2 * hd:])
+        hd = self.hidden_dim
+        terms, w_zr, w_q = ctx_terms
+        pad = getattr(self, f'convz{sfx}').padding
+        zr = torch.sigmoid_(F.conv2d(torch.cat([h, m], 1), w_zr, padding=pad).add_(terms[:, :2 * hd]))  # z and r gates
+        z, r = zr[:, :hd], zr[:, hd:]
+        q = F.conv2d(torch.cat([r * h, m], 1), w_q, padding=pad).add_(terms[:, 2 * hd:]).tanh_()
         return (1 - z) * h + z * q
 
     def forward(self, h, motion, ctx_terms):
@@ -180,7 +215,7 @@ class FlowHead(nn.Module):
         super().__init__()
         self.conv1 = nn.Conv2d(cin, hidden, 3, padding=1)
         self.conv2 = nn.Conv2d(hidden, 2, 3, padding=1)
-    def forward(self, x): return self.conv2(F.relu(self.conv1(x)))
+    def forward(self, x): return self.conv2(F.relu(self.conv1(x), inplace=True))
 
 class BasicUpdateBlock(nn.Module):
     "One RAFT iteration: motion encoder → SepConvGRU → flow head (and, when asked, the upsampling-mask head)."
@@ -268,14 +303,16 @@ class RFR(nn.Module):
         f = torch.cat([flow8[:, :1] / (1.0 * w8) * W, flow8[:, 1:] / (1.0 * h8) * H], 1)
         return f if (h8, w8) == (H, W) else F.interpolate(f, size=(H, W), mode='bilinear')
 
-    def refine(self, fmap1, fmap2, context, flow_init, iters:int|None=None, keep_all:bool=False) -> list[torch.Tensor]:
+    def refine(self, fmap1, fmap2, context, flow_init, iters:int|None=None, keep_all:bool=False,
+               both_ways:bool=False) -> list[torch.Tensor]:
         "Steps 2–4 on encoded features: returns the 8× upsampled flow of the last iteration (of every one with `keep_all`)."
         cfg = self.cfg
         net, inp = torch.split(context, [cfg.hidden_dim, cfg.context_dim], 1)
         net, inp = torch.tanh(net), torch.relu(inp)
         ctx_terms = self.update_block.gru.context_terms(inp)
-        corr = CorrPyramid(fmap1, fmap2, cfg.corr_levels, cfg.corr_radius)
-        b, _, h, w = fmap1.shape
+        # both_ways: context, flow_init are [1 -> 2; 2 -> 1] and one volume serves both directions
+        corr = CorrPyramid(fmap1, fmap2, cfg.corr_levels, cfg.corr_radius, both_ways=both_ways)
+        b, _, h, w = context.shape
         coords0 = coords_grid(b, h, w, dtype=fmap1.dtype, device=fmap1.device)
         coords1 = coords0 + flow_init                           # quirk 1: the init flow is added here ...
         iters = iters or cfg.iters
@@ -314,8 +351,8 @@ class RFR(nn.Module):
         b = image1.shape[0]
         finit = torch.cat([self._init(flow12, image1, h8, w8), self._init(flow21, image1, h8, w8)])
         fa = self.fnet(self._resize8(torch.cat([image1, image2]), h8, w8))   # [f1; f2]
-        fb = torch.cat(fa.split(b)[::-1])                                      # [f2; f1]
-        flows = [self._finish(f, H, W, h8, w8) for f in self.refine(fa, fb, fa, finit, iters, keep_all)]
+        f1, f2 = fa.split(b)                   # C(2 -> 1) = C(1 -> 2) transposed: one volume, read both ways
+        flows = [self._finish(f, H, W, h8, w8) for f in self.refine(f1, f2, fa, finit, iters, keep_all, both_ways=True)]
         outs = []
         for k in range(2):
             sl = slice(k * b, (k + 1) * b)

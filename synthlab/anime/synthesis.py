@@ -16,6 +16,11 @@ from ..flow import forward_splat
 __all__ = ['FeatureExtractor', 'resize_flow', 'splat_pyramid', 'GridNet']
 
 # %% ../../nbs/13_anime.synthesis.ipynb #c007
+def _prelu_(x:torch.Tensor, prelu:nn.PReLU) -> torch.Tensor:
+    "`prelu(x)` in place when autograd is off: a one-slope PReLU is a leaky ReLU with that slope (the same floats)."
+    if torch.is_grad_enabled() or prelu.weight.numel() != 1: return prelu(x)
+    return F.leaky_relu_(x, float(prelu.weight))
+
 class FeatureExtractor(nn.Module):
     "conv3×3 + PReLU ×6 (strides 1,1,2,1,2,1): image `(B,3,H,W)` in [-1,1] → features at 1, 1/2, 1/4 with `dims` channels."
     def __init__(self, dims=(32, 64, 96)):
@@ -29,7 +34,7 @@ class FeatureExtractor(nn.Module):
     def forward(self, x) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         x, outs = x.contiguous(memory_format=torch.channels_last), []   # channels-last: faster CPU convs, cheaper splats
         for i in range(1, 7):
-            x = getattr(self, f'prelu{i}')(getattr(self, f'conv{i}')(x))
+            x = _prelu_(getattr(self, f'conv{i}')(x), getattr(self, f'prelu{i}'))   # in place on the conv output
             if i % 2 == 0: outs.append(x)
         return tuple(outs)
 
@@ -43,16 +48,31 @@ def splat_pyramid(image:torch.Tensor, feats, flow:torch.Tensor):
     "Forward-splat `image (B,C,H,W)` and each feature level along `flow (B,2,H,W)` (resized per level); average-normalised."
     if flow.shape[-2:] != image.shape[-2:]:
         raise ShapeError(f"flow is {tuple(flow.shape[-2:])} but the image is {tuple(image.shape[-2:])}")
-    warped, cover = forward_splat(image, flow, mode='average', eps=0, return_coverage=True)
-    wfeats = [forward_splat(f, resize_flow(flow, f.shape[-2:]), mode='average', eps=0) for f in feats]
+    feats, c = list(feats), image.shape[1]
+    if feats and feats[0].shape[-2:] == image.shape[-2:] and feats[0].shape[0] == image.shape[0] and feats[0].dtype == image.dtype:
+        # the image and the full-size features travel along the same flow: splat them as one channels-last tensor
+        x = torch.empty(image.shape[0], c + feats[0].shape[1], *image.shape[-2:], dtype=image.dtype, device=image.device,
+                        memory_format=torch.channels_last)
+        x[:, :c], x[:, c:] = image, feats[0]
+        both, cover = forward_splat(x, flow, mode='average', eps=0, return_coverage=True)
+        warped, first = both[:, :c].contiguous(), [both[:, c:]]   # every channel is normalised on its own: same values
+        feats = feats[1:]
+    else: (warped, cover), first = forward_splat(image, flow, mode='average', eps=0, return_coverage=True), []
+    wfeats = first + [forward_splat(f, resize_flow(flow, f.shape[-2:]), mode='average', eps=0) for f in feats]
     return warped, wfeats, cover
 
 # %% ../../nbs/13_anime.synthesis.ipynb #c018
+class _GridBlock(nn.Sequential):
+    "An `nn.Sequential` whose PReLUs work in place when they follow another layer (a fresh tensor) and autograd is off."
+    def forward(self, x):
+        for i, m in enumerate(self): x = _prelu_(x, m) if i and isinstance(m, nn.PReLU) else m(x)
+        return x
+
 def _grid_block(cin:int, cout:int, stride:int=1, up:bool=False) -> nn.Sequential:
     "GridNet block: [Upsample ×2] → PReLU → conv3×3 (stride) → PReLU → conv3×3."
     pre = [nn.Upsample(scale_factor=2, mode='bilinear')] if up else []
-    return nn.Sequential(*pre, nn.PReLU(), nn.Conv2d(cin, cout, 3, stride=stride, padding=1),
-                         nn.PReLU(), nn.Conv2d(cout, cout, 3, padding=1))
+    return _GridBlock(*pre, nn.PReLU(), nn.Conv2d(cin, cout, 3, stride=stride, padding=1),
+                      nn.PReLU(), nn.Conv2d(cout, cout, 3, padding=1))
 
 class GridNet(nn.Module):
     "3-row GridNet: warped frames `(B,in_chs[0],H,W)` + warped features at 1, 1/2, 1/4 → `(B,out_ch,H,W)`. Official keys."
