@@ -103,6 +103,7 @@ def child(cfg: dict) -> dict:
             from synthlab.anime.cli import default_model
             with warnings.catch_warnings(record=True): model, info = default_model()
             out["weights"] = info["name"]
+            if cfg.get("rfr_scale"): model.rfr_scale = float(cfg["rfr_scale"])
         model.eval()
         I1, I2 = img2tensor([a, b]).split(1)
         F = torch.empty(1, 2, H, W); F[:, 0], F[:, 1] = 3.0, -2.0
@@ -133,6 +134,7 @@ def speed(quick: bool, runs: int, threads: list) -> list:
         sizes = {"960x540": (960, 540), "1280x720": (1280, 720)}
         cfgs = [dict(what="sgm", label="960x540"), dict(what="sgm", label="1280x720"),
                 dict(what="network", model="preset", label="960x540", warmup=True), dict(what="network", model="preset", label="1280x720", warmup=True),
+                dict(what="network", model="preset", label="960x540", warmup=True, rfr_scale=0.5),
                 dict(what="network", model="official", label="960x540"), dict(what="network", model="official", label="1280x720")]
     rows = []
     for c0 in cfgs:
@@ -258,7 +260,7 @@ def markdown(rep: dict) -> str:
               "| what | weights | size | threads | runs (s) | median (s) | peak RSS (GB) | official (s) | speed-up | official peak (GB) | load |",
               "|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in s:
-            what = "SGM (segment + match + guide)" if r["what"] == "sgm" else f"network ({'official size' if r['model'] == 'official' else 'small preset'})"
+            what = "SGM (segment + match + guide)" if r["what"] == "sgm" else f"network ({'official size' if r['model'] == 'official' else 'small preset'}{', rfr_scale ' + str(r['rfr_scale']) if r.get('rfr_scale') else ''})"
             wts = r.get("weights", "–") if r["what"] == "network" else "no weights (handcrafted descriptors)"
             sp = f"{r['speedup']:.1f}x" if "speedup" in r else "–"
             runs = ", ".join(f"{x:.2f}" for x in r["runs_s"])
@@ -266,11 +268,15 @@ def markdown(rep: dict) -> str:
                      f"{r.get('official_s', '–')} | {sp} | {r.get('official_peak_gb', '–')} | {r['load_before']}→{r['load_after']} |")
         best = lambda rows: {tuple(r["size"]): r for r in sorted(rows, key=lambda r: -r["median_s"])}   # fastest thread count wins
         sg = best([r for r in s if r["what"] == "sgm"])
-        pre = best([r for r in s if r["what"] == "network" and r["model"] == "preset"])
+        pre = best([r for r in s if r["what"] == "network" and r["model"] == "preset" and not r.get("rfr_scale")])
+        approx = best([r for r in s if r["what"] == "network" and r["model"] == "preset" and r.get("rfr_scale")])
         both = [k for k in pre if k in sg]
         if both:
             L += ["", "Small preset per in-between (fastest thread count): " + "; ".join(f"{k[0]}x{k[1]}: fast mode (no SGM) {pre[k]['median_s']:.2f} s, "
                   f"full mode (SGM + network) {sg[k]['median_s'] + pre[k]['median_s']:.2f} s" for k in both) + "."]
+        for k, r in approx.items():
+            L.append(f"\nApproximate fast mode (`--rfr-scale {r['rfr_scale']}`: flow refinement at {r['rfr_scale']} of the frame size, "
+                     f"outputs differ from the trained network's) at {k[0]}x{k[1]}: {r['median_s']:.2f} s per in-between.")
         for r in sg.values():
             if True:
                 L.append(f"\nSGM at {r['size'][0]}x{r['size'][1]} on {r['frames']}: {r['segments'][0]}/{r['segments'][1]} segments, "

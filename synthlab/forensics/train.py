@@ -30,7 +30,7 @@ __all__ = ['ID_REPLACED', 'ID_REMAINED', 'DATASET', 'TINY_DATASET', 'DetectTaskC
 ID_REPLACED = tuple(i for i, m in METHODS.items() if m.tri == 2)
 ID_REMAINED = tuple(i for i, m in METHODS.items() if m.tri == 1)
 
-DATASET = dict(n_identities={"train": 48, "val": 8, "test": 16}, images_per_method={"train": 250, "val": 40, "test": 80},
+DATASET = dict(n_identities={"train": 192, "val": 8, "test": 16}, images_per_method={"train": 600, "val": 40, "test": 80},
                videos={"train": 480, "val": 40, "test": 80}, talking_head=True)
 
 @dataclass
@@ -95,7 +95,7 @@ def _image_metrics(model, batch):
 def detect_spec(overrides:dict, tcfg:DetectTaskConfig|None=None, defaults:dict|None=None) -> dict:
     "A `synthlab train` spec for `tcfg` (default: the shipped image detector)."
     tcfg = tcfg or DetectTaskConfig()
-    cfg = TrainConfig(**{**dict(epochs=10, batch_size=32, lr=1e-3, optimizer="adamw", weight_decay=1e-4, lr_schedule="cosine",
+    cfg = TrainConfig(**{**dict(epochs=5, batch_size=32, lr=1e-3, optimizer="adamw", weight_decay=1e-4, lr_schedule="cosine",
                                 warmup_steps=50, log_every=10, ckpt_every=200, out_dir="runs/detect"),
                          **(defaults or {})}).replace(**overrides)
     tr, va = task_data(tcfg)
@@ -130,7 +130,7 @@ def detect_remained_task(overrides:dict) -> dict:
 def detect_mask_task(overrides:dict) -> dict:
     "`synthlab train detect-mask`: the U-Net localizer on the difference masks."
     return detect_spec(overrides, DetectTaskConfig(kind="mask", model=dict(size=128, base=8)),
-                       dict(out_dir="runs/detect-mask", batch_size=16, epochs=2))
+                       dict(out_dir="runs/detect-mask", batch_size=16, epochs=1))
 
 @register_task("detect-video")
 def detect_video_task(overrides:dict) -> dict:
