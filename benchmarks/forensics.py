@@ -102,7 +102,7 @@ def video_task(root: Path) -> dict:
     t = eval_temporal(m, full, progress=False)
     keep = lambda d: {k: _f(x, 4) for k, x in d.items() if isinstance(x, (int, float))}
     # baseline: the image detector on every frame (as `synthlab detect` does without a video model), mean over frames
-    import numpy as np, torch
+    import numpy as np
     from synthlab.forensics.video import frames_to_segments, frame_labels_to_spans
     from synthlab.forensics.evaluate import video_metrics, temporal_metrics
     det = load("detect-small")

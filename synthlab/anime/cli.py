@@ -100,8 +100,9 @@ def load_interpolator(method:str="model", checkpoint=None, preset:str|None=None,
     "An `Interpolator` from the CLI's options: `method` model/dis/average; for model a `checkpoint` (official) or `preset`."
     _check_choice(method, METHODS, "method")
     if guide is not None: _check_choice(guide, GUIDES, "guide")
-    if rfr_scale is not None and (isinstance(rfr_scale, bool) or not isinstance(rfr_scale, (int, float)) or not 0 < rfr_scale <= 1):
-        raise InputError(f"--rfr-scale must be a number in (0, 1]; got {rfr_scale!r}", "0.5 is the fast mode, 1 the official network")
+    if rfr_scale is not None:
+        from synthlab.anime.model import check_rfr_scale
+        rfr_scale = check_rfr_scale(rfr_scale, "--rfr-scale")
     if method != "model":
         extra = [n for n, v in (("checkpoint", checkpoint), ("preset", preset), ("guide", guide), ("rfr-scale", rfr_scale)) if v is not None]
         if extra: raise InputError(f"--{extra[0]} only applies to --method model, not {method!r}")
@@ -119,7 +120,7 @@ def load_interpolator(method:str="model", checkpoint=None, preset:str|None=None,
         name, card_guide = info["name"], info["guide"]
     g = guide or card_guide or "sgm"
     if rfr_scale is not None and rfr_scale != 1:
-        model.rfr_scale = float(rfr_scale)                   # fast mode: RFR on smaller frames (anime.model)
+        model.rfr_scale = rfr_scale                          # fast mode: RFR on smaller frames (anime.model)
         name = f"{name}, RFR at {rfr_scale:g}x"
     return AnimeInterpolator(model, g, name=f"{name}+{g.upper()}")
 

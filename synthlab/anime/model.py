@@ -19,7 +19,8 @@ from .rfr import RFR, RFRConfig
 from .synthesis import FeatureExtractor, GridNet, splat_pyramid
 
 # %% auto #0
-__all__ = ['AnimeInterpConfig', 'InterpOutput', 'Motion', 'AnimeInterp', 'anime_interp', 'load_official', 'interpolate']
+__all__ = ['AnimeInterpConfig', 'InterpOutput', 'Motion', 'check_rfr_scale', 'AnimeInterp', 'anime_interp', 'load_official',
+           'interpolate']
 
 # %% ../../nbs/14_anime.model.ipynb #c007
 @dataclass
@@ -66,6 +67,12 @@ class Motion:
     F21in: torch.Tensor
 
 # %% ../../nbs/14_anime.model.ipynb #c012
+def check_rfr_scale(s, name:str="rfr_scale") -> float:
+    "`s` as a float if it is a valid RFR frame scale, a number in (0, 1]; else an `InputError` naming `name`."
+    if isinstance(s, bool) or not isinstance(s, (int, float)) or not 0 < s <= 1:
+        raise InputError(f"{name} must be a number in (0, 1]; got {s!r}", "1 is the official network, 0.5 the fast mode")
+    return float(s)
+
 class AnimeInterp(nn.Module):
     "AnimeInterp (CVPR 2021): frames `(B,3,H,W)` in [0,1] + SGM flows → the frame at time t. Official parameter names."
     rfr_scale: float = 1.0   # frame scale RFR runs at; 1 = the official network, < 1 = a faster, approximate mode
@@ -101,9 +108,7 @@ class AnimeInterp(nn.Module):
 
     def _flows(self, Io, b, F12i, F21i, iters):
         "RFR in both directions, at `self.rfr_scale` of the frame size (flows resized back, bilinearly, when < 1)."
-        s = self.rfr_scale
-        if isinstance(s, bool) or not isinstance(s, (int, float)) or not 0 < s <= 1:
-            raise InputError(f"rfr_scale must be a number in (0, 1]; got {s!r}", "1 is the official network, 0.5 the fast mode")
+        s = check_rfr_scale(self.rfr_scale)
         if s == 1: return self.flownet.bidirectional(*Io.split(b), F12i, F21i, iters=iters)
         H, W = Io.shape[-2:]
         h, w = round(H * s), round(W * s)
