@@ -252,22 +252,21 @@ def reenact(face:Face, mouth=None, blink=None, seed:int=0) -> Forgery:
     rng = np.random.default_rng([int(seed), 10])
     m2, b2 = _other_expression(face, rng)
     mouth = m2 if mouth is None else tuple(mouth); blink = b2 if blink is None else float(blink)
-    if face.synthetic:
-        new = face.render(mouth=mouth, blink=blink)
-        reg = _reenact_region(face, new.landmarks)
-        fake = _blend(face.image, new.image, _feather(reg, 0.02 * face.size))
-    else:
-        lm, new_lm = face.landmarks.astype(np.float64), face.landmarks.astype(np.float64).copy()
-        s = face.size
+    lm, s = face.landmarks.astype(np.float64), face.size
+    if face.synthetic:                      # where the renderer puts the landmarks for the new mouth / eyelids
+        new_lm = face.render(mouth=mouth, blink=blink).landmarks.astype(np.float64)
+    else:                                   # a real photo: move the lower lip down, widen the mouth, lower the upper lids
+        new_lm = lm.copy()
         drop = (float(mouth[0]) - face.mouth[0]) * 0.12 * s
         new_lm[[56, 57, 58, 65, 66, 67], 1] += drop; new_lm[[55, 59, 64, 60], 1] += 0.5 * drop
         wid = float(np.clip(mouth[1], 0.6, 1.3))
         c = lm[48:68].mean(0); new_lm[48:68, 0] = c[0] + (new_lm[48:68, 0] - c[0]) * wid
         for up, lo in (((37, 38), (41, 40)), ((43, 44), (47, 46))):
             for u, l in zip(up, lo): new_lm[u, 1] += blink * 0.8 * (lm[l, 1] - lm[u, 1])
-        reg = _reenact_region(face, new_lm)
-        warped = resynthesize(warp_landmarks(face.image, lm, new_lm, region=reg))
-        fake = _blend(face.image, warped, _feather(reg, 0.02 * s))
+    # warp the source's own pixels to the new landmarks (piecewise-affine, mouth and eyes only), re-drawn by the "decoder"
+    reg = _reenact_region(face, new_lm)
+    warped = resynthesize(warp_landmarks(face.image, lm, new_lm, region=reg))
+    fake = _blend(face.image, warped, _feather(reg, 0.02 * s))
     return _forgery(_keep_outside(fake, face.image, reg), face.image, 10, "reenact", reg)
 
 # %% ../../nbs/32_forensics.forge.ipynb #c036
@@ -604,7 +603,7 @@ def make_dataset(root, n_identities=16, images_per_method=20, videos=4, size:int
         write_image_list(img_recs, L.image_list, force=True); write_video_list(vid_recs, L.video_list, force=True)
         counts[s] = {"identities": ids, "images": len(img_recs), "videos": len(vid_recs)}
     bar.close()
-    card = {"format": "synthlab.forensics.forge", "version": 2, "camera_noise": list(noise) if noise else None, "seed": int(seed), "size": int(size), "splits": list(splits),
+    card = {"format": "synthlab.forensics.forge", "version": 3, "camera_noise": list(noise) if noise else None, "seed": int(seed), "size": int(size), "splits": list(splits),
             "n_identities": nid, "images_per_method": ipm, "videos": nvid, "n_frames": int(n_frames), "real_ratio": float(real_ratio),
             "methods": list(methods), "video_methods": list(video_methods), "unseen_splits": list(unseen_splits),
             "talking_head": talk is not None, "portraits": [f.name for f in faces_p], "portrait_split": portrait_split,
