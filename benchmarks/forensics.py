@@ -115,9 +115,10 @@ def video_task(root: Path) -> dict:
         pred[i] = frames_to_segments(p); spans = frame_labels_to_spans(it["frame_labels"].numpy())
         if spans: gt[i] = spans
     base_v = video_metrics(np.array(vp), np.array(vb), np.array(vc))
-    base_t = temporal_metrics(pred, gt)
-    return dict(video=keep(v), temporal=keep(t), n_videos=len(clip),
-                image_detector_baseline=dict(video=keep(base_v), temporal=keep(base_t)))
+    base_t = temporal_metrics(pred, gt, {i: c for i, c in enumerate(vc)})
+    per = lambda d: {int(mid): keep(ap) for mid, ap in d.get("per_method", {}).items()}
+    return dict(video=keep(v), temporal=keep(t), temporal_per_method=per(t), n_videos=len(clip),
+                image_detector_baseline=dict(video=keep(base_v), temporal=keep(base_t), temporal_per_method=per(base_t)))
 
 def robustness(root: Path, quick: bool) -> dict:
     import numpy as np
@@ -245,6 +246,14 @@ def markdown(rep: dict) -> str:
         if b: L += ["Baseline, detect-small on every frame (mean P(fake) per video; segments from its frame scores): video " +
                     ", ".join(f"{k} {x}" for k, x in b["video"].items() if k in ("auc", "acc", "ap", "frame_auc")) + "; temporal " +
                     ", ".join(f"{k} {x}" for k, x in b["temporal"].items() if k in ("AP@0.5", "AP@0.75", "mAP", "AR@10")), ""]
+        tp, bp = v.get("temporal_per_method", {}), (b or {}).get("temporal_per_method", {})
+        if tp or bp:
+            L += ["Temporal AP per forgery method (fake videos of that method only):", "",
+                  "| method id | TSM AP@0.5 | TSM AP@0.75 | TSM mAP | frame-wise AP@0.5 | frame-wise AP@0.75 | frame-wise mAP |", "|---|---|---|---|---|---|---|"]
+            for mid in sorted(set(tp) | set(bp), key=int):
+                row = [tp.get(mid, {}).get(k, "") for k in ("AP@0.5", "AP@0.75", "mAP")] + [bp.get(mid, {}).get(k, "") for k in ("AP@0.5", "AP@0.75", "mAP")]
+                L += [f"| {mid} | " + " | ".join(str(x) for x in row) + " |"]
+            L += [""]
     if rep.get("robustness"):
         r = rep["robustness"]
         L += ["## Robustness (detect-small AUC vs perturbation severity)", "", f"{r['n']} test images.", "",

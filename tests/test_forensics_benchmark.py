@@ -29,6 +29,11 @@ def test_quick_benchmark_writes_tables(tmp_path):
     assert 0 <= d["intra_auc"] <= 1 and 0 <= d["eer"] <= 1 and 7 in {int(k) for k in d["per_method_auc"]}
     assert {"l1", "IoU@0.1", "IoU@0.2"} <= set(rep["mask"]) and 0 <= rep["mask"]["IoU@0.1"] <= 1
     assert set(rep["video"]["temporal"]) >= {"AP@0.5", "mAP"} and "auc" in rep["video"]["video"]
+    # temporal AP per method (issue 5), for the TSM model and the frame-wise baseline, over the fake videos' methods
+    fake_methods = {int(m) for m in rep["video"]["temporal_per_method"]}
+    assert fake_methods and fake_methods == {int(m) for m in rep["video"]["image_detector_baseline"]["temporal_per_method"]}
+    assert all(0 <= ap["AP@0.5"] <= 1 for ap in rep["video"]["temporal_per_method"].values())
+    assert "Temporal AP per forgery method" in md
     rob = rep["robustness"]
     assert len(rob["auc"]) == 10 and all(len(v) == len(rob["severities"]) for v in rob["auc"].values())
     assert len({v[0] for v in rob["auc"].values()}) == 1                          # severity 0 is the same clean AUC everywhere
