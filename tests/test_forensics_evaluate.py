@@ -119,6 +119,17 @@ def test_mask_metrics_hand_made():
     assert m["l1_real"] == pytest.approx(0.15 / 16)
     assert m["l1"] == pytest.approx(np.abs(pr - gt).mean())
     assert m["n_fake"] == 2 and m["n_real"] == 1
+    # fake 1's GT (max 0.15) is empty at 0.2, fake 0's is not: half the fakes; per method 0 and 1
+    assert m["gt_empty@0.1"] == 0.0 and m["gt_empty@0.2"] == 0.5
+    assert m["per_method"][4]["gt_empty@0.2"] == 0.0 and m["per_method"][11]["gt_empty@0.2"] == 1.0
+
+def test_mask_metrics_empty_gt_explains_iou_one():
+    "A subtle edit under the threshold and a silent localizer: IoU 1 by convention, and gt_empty says why."
+    gt = np.zeros((2, 4, 4), np.uint8); gt[0] = 20                  # every pixel moved by 20/255 < 0.1
+    m = mask_metrics(np.zeros((2, 4, 4)), gt, cls=[15, 0])
+    assert m["IoU@0.1"] == 1.0 and m["gt_empty@0.1"] == 1.0 and m["per_method"][15]["gt_empty@0.1"] == 1.0
+    m = mask_metrics(np.zeros((2, 4, 4)), gt, cls=[15, 0], gt_threshold=0.05)   # a lower GT threshold sees the edit
+    assert m["IoU@0.1"] == 0.0 and m["gt_empty@0.1"] == 0.0
 
 def test_mask_metrics_uint8_and_errors():
     gt = np.zeros((2, 4, 4), np.uint8); gt[0, :2, :2] = 128

@@ -208,7 +208,7 @@ def plot_confusion(cm, names:Sequence[str]|None=None, ax=None, normalize:bool=Tr
 
 # %% ../../nbs/37_forensics.evaluate.ipynb #c028
 def mask_metrics(pred_masks, gt_masks, cls, thresholds:Sequence[float]=(0.1, 0.2), gt_threshold:float|None=None) -> dict:
-    "ForgeryNet task II: `l1` (all images), `IoU@t` (fakes only), `real_clean@t`, `l1_real/l1_fake` and `per_method`."
+    "ForgeryNet task II: `l1` (all images), `IoU@t` and `gt_empty@t` (fakes only), `real_clean@t`, `l1_real/l1_fake` and `per_method`."
     c = _ints(cls, "cls", None)
     if c is None or len(c) == 0: raise InputError("cls is required (one method id per mask, 0 = real)")
     _check_labels(len(c), None, None, c)
@@ -228,6 +228,10 @@ def mask_metrics(pred_masks, gt_masks, cls, thresholds:Sequence[float]=(0.1, 0.2
     for t in thresholds:
         ious[t] = mask_iou(pred_masks, gt_masks, t, gt_threshold, reduction="none").numpy()
         out[f"IoU@{t:g}"] = float(ious[t][fake].mean())
+    gm = _np(gt_masks, "gt_masks")
+    gmax = gm.reshape(len(c), -1).max(1).astype(np.float64) / (255. if gm.dtype == np.uint8 else 1.)
+    empty = {t: ~(gmax > (t if gt_threshold is None else gt_threshold)) for t in thresholds}
+    for t in thresholds: out[f"gt_empty@{t:g}"] = float(empty[t][fake].mean())
     pred = pm.reshape(len(c), -1).astype(np.float64)
     if pm.dtype == np.uint8: pred = pred / 255.
     clean = {t: ~(pred > t).any(1) for t in thresholds}
@@ -237,7 +241,7 @@ def mask_metrics(pred_masks, gt_masks, cls, thresholds:Sequence[float]=(0.1, 0.2
         sel = c == m
         row = dict(n=int(sel.sum()), l1=float(l1[sel].mean()))
         for t in thresholds:
-            if m > 0: row[f"IoU@{t:g}"] = float(ious[t][sel].mean())
+            if m > 0: row.update({f"IoU@{t:g}": float(ious[t][sel].mean()), f"gt_empty@{t:g}": float(empty[t][sel].mean())})
             else: row[f"clean@{t:g}"] = float(clean[t][sel].mean())
         per[int(m)] = row
     out["per_method"] = per
