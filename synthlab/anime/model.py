@@ -118,9 +118,7 @@ class AnimeInterp(nn.Module):
         small = F.interpolate(Io, size=(h, w), mode='bilinear', align_corners=False, antialias=True)
         # the guide flows stay full-size: RFR rescales its init flow from whatever size it gets
         o12, o21 = self.flownet.bidirectional(*small.split(b), F12i, F21i, iters=iters)
-        for o in (o12, o21):
-            f = F.interpolate(o.flow, size=(H, W), mode='bilinear', align_corners=False)
-            o.flow = torch.cat([f[:, :1] * (W / w), f[:, 1:] * (H / h)], 1)      # small-frame pixels -> frame pixels
+        for o in (o12, o21): o.flow = self.flownet._finish(o.flow, H, W, h, w)   # small-frame pixels -> frame pixels
         return o12, o21
 
     def synthesize(self, I1, I2, motion:Motion, t:float=0.5) -> InterpOutput:

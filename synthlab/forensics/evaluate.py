@@ -228,12 +228,10 @@ def mask_metrics(pred_masks, gt_masks, cls, thresholds:Sequence[float]=(0.1, 0.2
     for t in thresholds:
         ious[t] = mask_iou(pred_masks, gt_masks, t, gt_threshold, reduction="none").numpy()
         out[f"IoU@{t:g}"] = float(ious[t][fake].mean())
-    gm = _np(gt_masks, "gt_masks")
-    gmax = gm.reshape(len(c), -1).max(1).astype(np.float64) / (255. if gm.dtype == np.uint8 else 1.)
+    unit = lambda a: a.reshape(len(c), -1).astype(np.float64) / (255. if a.dtype == np.uint8 else 1.)   # a row per map, in [0, 1]
+    gmax, pred = unit(_np(gt_masks, "gt_masks")).max(1), unit(pm)
     empty = {t: ~(gmax > (t if gt_threshold is None else gt_threshold)) for t in thresholds}
     for t in thresholds: out[f"gt_empty@{t:g}"] = float(empty[t][fake].mean())
-    pred = pm.reshape(len(c), -1).astype(np.float64)
-    if pm.dtype == np.uint8: pred = pred / 255.
     clean = {t: ~(pred > t).any(1) for t in thresholds}
     for t in thresholds: out[f"real_clean@{t:g}"] = float(clean[t][real].mean()) if real.any() else math.nan
     per = {}

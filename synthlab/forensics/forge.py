@@ -14,7 +14,8 @@ import cv2
 from scipy.spatial import Delaunay
 from ..core import InputError, ShapeError, OverwriteError, MissingFileError
 from ..io import write_video
-from ..talk.data import (Identity, identity_for, split_ids, render_face, make_clip, TalkClip, VISEMES, N_IDS)
+from ..talk.data import (Identity, identity_for, split_ids, render_face, face_landmarks, make_clip, TalkClip,
+                                VISEMES, N_IDS)
 from .faces import (as_rgb, find_faces, crop_face, estimate_landmarks, check_landmarks, region_mask, face_size, Box)
 from .schema import (METHODS, Method, ImageRecord, VideoRecord, ForgeryNetLayout, write_image_list,
                                        write_video_list, read_image_list, read_video_list)
@@ -254,7 +255,7 @@ def reenact(face:Face, mouth=None, blink=None, seed:int=0) -> Forgery:
     mouth = m2 if mouth is None else tuple(mouth); blink = b2 if blink is None else float(blink)
     lm, s = face.landmarks.astype(np.float64), face.size
     if face.synthetic:                      # where the renderer puts the landmarks for the new mouth / eyelids
-        new_lm = face.render(mouth=mouth, blink=blink).landmarks.astype(np.float64)
+        new_lm = face_landmarks(face.identity, face.pose, mouth, blink, face.image.shape[0]).astype(np.float64)
     else:                                   # a real photo: move the lower lip down, widen the mouth, lower the upper lids
         new_lm = lm.copy()
         drop = (float(mouth[0]) - face.mouth[0]) * 0.12 * s
