@@ -8,7 +8,9 @@ import torch
 from synthlab.core import InputError, OverwriteError
 from synthlab.talk.losses import discriminator_losses, generator_losses
 from synthlab.talk.model import build_pcavs
-from synthlab.talk.train import RECIPES, TalkGAN, TalkTaskConfig, frozen, load_run, mouth_mask, ship, talk_items, talk_loss
+from synthlab.talk.data import POSE_LIMITS, SyntheticTalkDataset
+from synthlab.talk.train import (POSE_AUGS, RECIPES, TalkGAN, TalkTaskConfig, _Remouth, _WithTargetAug, frozen, load_run, mouth_mask,
+                                 ship, talk_items, talk_loss)
 from synthlab.train import train_main
 
 torch.set_num_threads(1)
@@ -33,6 +35,31 @@ def test_recipes():
     assert not TalkTaskConfig().uses_D and TalkTaskConfig(recipe="official").uses_D
     with pytest.raises(InputError, match="recipe"): TalkTaskConfig(recipe="magic")
     with pytest.raises(InputError, match="pose_source"): TalkTaskConfig(pose_source="mirror")
+    with pytest.raises(InputError, match="pose_aug"): TalkTaskConfig(pose_aug="rotate")
+    assert TalkTaskConfig().pose_aug == "photometric"
+
+def _edges(x):
+    g = x.mean(0).numpy()
+    return np.hypot(np.diff(g, axis=0)[:, :-1], np.diff(g, axis=1)[:-1]).ravel()
+
+def test_photometric_pose_source_keeps_the_geometry_pcavs_moves_it():
+    # the same re-render (same mouth, blink) without augmentation, photometric only, and PC-AVS's full set
+    clean = _Remouth(_WithTargetAug(SyntheticTalkDataset("train", 2, 2, 4, 128, seed=0, with_mel=True, augment=False)), 0)
+    aug = {a: talk_items("train", TalkTaskConfig(**{**TINY.__dict__, "pose_aug": a})) for a in POSE_AUGS}
+    for i in (0, 5, 9, 14):
+        ref = _edges(clean[i]["pose_source"])
+        r = {a: np.corrcoef(_edges(ds[i]["pose_source"]), ref)[0, 1] for a, ds in aug.items()}
+        assert r["photometric"] > 0.75 and r["pcavs"] < 0.3, (i, r)
+        assert not torch.equal(aug["photometric"][i]["pose_source"], clean[i]["pose_source"])   # it is augmented
+
+def test_pose_anchor_is_each_angle_over_its_range(batch):
+    torch.manual_seed(0)
+    gan = TalkGAN(build_pcavs("small"), use_D=False).eval()             # eval: no dropout, so the code can be recomputed
+    _, logs = talk_loss(gan, batch, RECIPES["recon"])
+    with torch.no_grad(): code = gan.model.encode_pose(batch["pose_source"])[:, :3]
+    want = (code - batch["pose"] / torch.tensor(POSE_LIMITS)).pow(2).mean()
+    assert logs["pose_code"] == pytest.approx(float(want), rel=1e-4)
+    assert logs["pose_code"] != pytest.approx(float((code - batch["pose"] / 30).pow(2).mean()), rel=1e-2)
 
 def test_generator_terms_leave_D_alone_and_D_term_leaves_G_alone(batch):
     torch.manual_seed(0)
@@ -64,7 +91,7 @@ def test_recon_recipe_needs_no_discriminator(batch):
     assert "g_crossmodal" not in logs
     assert loss.item() == pytest.approx(10 * logs["l1"] + 20 * logs["mouth_l1"] + 10 * logs["mouth_code"] + 10 * logs["pose_code"]
                                         + logs["g_sync_v2a"] + logs["g_sync_a2v"], rel=1e-4)
-    loss0, logs0 = talk_loss(gan, batch, RECIPES["recon-nocode"])
+    loss0, logs0 = talk_loss(gan, batch, {**RECIPES["recon"], "mouth_code": 0.0})
     assert "mouth_code" not in logs0
     with pytest.raises(InputError, match="discriminator"): talk_loss(gan, batch, RECIPES["official"])
 

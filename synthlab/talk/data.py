@@ -18,8 +18,8 @@ from ..io import read_image, read_video, read_audio, write_video, write_audio
 # %% auto #0
 __all__ = ['SKIN_TONES', 'HAIR_COLOURS', 'EYE_COLOURS', 'HAIR_STYLES', 'N_IDS', 'TRAIN_IDS', 'TEST_IDS', 'MIRROR', 'LM_GROUPS',
            'PIVOT', 'SCALE', 'CENTRE_Y', 'VISEMES', 'VISEME_NAMES', 'MOUTH_NAMES', 'VOWELS', 'CONSONANTS', 'SIL', 'MBP',
-           'CLIP_FILES', 'PCAVS_CROP', 'IMAGE_SUFFIXES', 'Identity', 'sample_identity', 'identity_for', 'split_of',
-           'split_ids', 'rotation_matrix', 'face_landmarks', 'render_face', 'Viseme', 'sample_viseme_track',
+           'POSE_LIMITS', 'CLIP_FILES', 'PCAVS_CROP', 'IMAGE_SUFFIXES', 'Identity', 'sample_identity', 'identity_for',
+           'split_of', 'split_ids', 'rotation_matrix', 'face_landmarks', 'render_face', 'Viseme', 'sample_viseme_track',
            'viseme_mouth', 'synth_speech', 'sample_pose_track', 'sample_blink_track', 'TalkClip', 'make_clip',
            'audio_window', 'write_clip', 'read_clip', 'augment_nonid', 'SyntheticTalkDataset', 'voxceleb_crop',
            'read_frames', 'PCAVSDemo', 'load_demo', 'detect_faces', 'check_single_face', 'prepare_frame']
@@ -481,7 +481,9 @@ def synth_speech(viseme_track, sr:int=16000, fps:int=25, rng=None, f0:float=120.
     return (out * (peak / m) if m > 0 else out).astype(np.float32)
 
 # %% ../../nbs/21_talk.data.ipynb #c035
-def sample_pose_track(n_frames:int, rng=None, fps:float=25.0, limits=(30.0, 15.0, 10.0)) -> np.ndarray:
+POSE_LIMITS = (30.0, 15.0, 10.0)    # degrees: the yaw, pitch and roll range of the synthetic head motion
+
+def sample_pose_track(n_frames:int, rng=None, fps:float=25.0, limits=POSE_LIMITS) -> np.ndarray:
     "Smooth random head motion `(T, 3)` = (yaw, pitch, roll) in degrees, each within ±`limits`."
     rng = np.random.default_rng(rng)
     t = np.arange(n_frames) / fps

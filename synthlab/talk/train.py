@@ -14,18 +14,18 @@ import torch
 import torch.nn as nn
 from ..core import InputError, MissingFileError
 from ..train import TrainConfig, History, register_task, load_checkpoint, save_history
-from .data import SyntheticTalkDataset, render_face, augment_nonid, VISEMES, viseme_mouth
+from .data import SyntheticTalkDataset, render_face, augment_nonid, VISEMES, viseme_mouth, POSE_LIMITS
 from .losses import (DiscriminatorConfig, MultiscaleDiscriminator, LossWeights, generator_losses,
                                   discriminator_losses, contrastive_av_loss, crossmodal_l1)
 from .model import PCAVS, PCAVSConfig, build_pcavs
 
 # %% auto #0
-__all__ = ['POSE_SOURCES', 'RECIPES', 'TalkTaskConfig', 'talk_items', 'TalkGAN', 'frozen', 'mouth_mask', 'talk_loss',
-           'talk_metrics', 'talk_spec', 'talk_task', 'talk_phase1_task', 'talk_phase2_task', 'talk_gan_task',
-           'talk_tiny_task', 'load_run', 'ship']
+__all__ = ['POSE_SOURCES', 'POSE_AUGS', 'RECIPES', 'TalkTaskConfig', 'talk_items', 'TalkGAN', 'frozen', 'mouth_mask', 'talk_loss',
+           'talk_metrics', 'talk_spec', 'talk_task', 'talk_gan_task', 'talk_tiny_task', 'load_run', 'ship']
 
 # %% ../../nbs/26_talk.train.ipynb #c006
 POSE_SOURCES = ("remouth", "target")
+POSE_AUGS = ("photometric", "pcavs")
 
 # %% ../../nbs/26_talk.train.ipynb #c008
 class _WithTargetAug(torch.utils.data.Dataset):
@@ -49,11 +49,6 @@ RECIPES = {
     # contrastive term at 1, and no cross-modal L1 (see below)
     "recon": {**asdict(LossWeights()), "gan": 0.0, "feat": 0.0, "contrastive": 1.0, "crossmodal": 0.0, "l1": 10.0, "mouth": 20.0,
               "mouth_code": 10.0, "pose_code": 10.0},
-    # the shipped preset's second phase (steps 800-1000): the mouth code without the pose anchor
-    "recon-mouthcode": {**asdict(LossWeights()), "gan": 0.0, "feat": 0.0, "contrastive": 1.0, "crossmodal": 0.0, "l1": 10.0,
-                        "mouth": 20.0, "mouth_code": 10.0},
-    # the same without the mouth-code term: the shipped preset's first 800 steps (see `talk-phase1`)
-    "recon-nocode": {**asdict(LossWeights()), "gan": 0.0, "feat": 0.0, "contrastive": 1.0, "crossmodal": 0.0, "l1": 10.0, "mouth": 20.0},
 }
 
 @dataclass
@@ -65,6 +60,7 @@ class TalkTaskConfig:
     n_frames: int = 50                 # frames per clip (2 s at 25 fps)
     val_identities: int = 4            # held-out TEST identities for validation
     pose_source: str = "remouth"       # 'remouth' (synthetic re-render, default) or 'target' (official: augmented target)
+    pose_aug: str = "photometric"      # the re-rendered pose source's augmentation: colour + blur/sharpen, or 'pcavs' (+ squeeze, keystone, crop)
     seed: int = 0
     recipe: str = "recon"              # loss weights: 'recon' (CPU preset) or 'official' (PC-AVS's λs, GAN included)
     d_lr_mult: float = 4.0             # two-time-scale update: lr_D = 4 · lr_G (official 2e-3 vs 5e-4)
@@ -72,6 +68,7 @@ class TalkTaskConfig:
 
     def __post_init__(self):
         if self.pose_source not in POSE_SOURCES: raise InputError(f"pose_source must be one of {POSE_SOURCES}, got {self.pose_source!r}")
+        if self.pose_aug not in POSE_AUGS: raise InputError(f"pose_aug must be one of {POSE_AUGS}, got {self.pose_aug!r}")
         if self.recipe not in RECIPES: raise InputError(f"recipe must be one of {tuple(RECIPES)}, got {self.recipe!r}")
         if self.n_identities < 1 or self.val_identities < 1: raise InputError("n_identities and val_identities must be >= 1")
     @property
@@ -83,10 +80,11 @@ def talk_items(split:str, tcfg:TalkTaskConfig) -> torch.utils.data.Dataset:
     "The items of a split: identity frame, target, pose source (re-rendered or augmented target), `target_aug`, mel, labels."
     n = tcfg.n_identities if split == "train" else tcfg.val_identities
     base = _WithTargetAug(SyntheticTalkDataset(split, n, tcfg.clips_per_identity, tcfg.n_frames, tcfg.size, seed=tcfg.seed, with_mel=True))
-    return _Remouth(base, tcfg.seed) if tcfg.pose_source == "remouth" else base
+    return _Remouth(base, tcfg.seed, geometric=tcfg.pose_aug == "pcavs") if tcfg.pose_source == "remouth" else base
 
 class _Remouth(torch.utils.data.Dataset):
-    def __init__(self, base, seed:int): self.base, self.seed = base, seed
+    "Replace the pose source by the target's head pose re-rendered with a random mouth and blink (augmented: photometric only, or PC-AVS's full set when `geometric`)."
+    def __init__(self, base, seed:int, geometric:bool=False): self.base, self.seed, self.geometric = base, seed, bool(geometric)
     def __len__(self): return len(self.base)
     def __getitem__(self, i):
         item = self.base[i]
@@ -95,11 +93,11 @@ class _Remouth(torch.utils.data.Dataset):
         rng = np.random.default_rng([self.seed, int(i), 0x5E])
         mouth = viseme_mouth(rng.integers(0, len(VISEMES), 3))[1]         # the mouth of a random viseme
         img, _ = render_face(clip.identity, clip.pose[t], mouth, float(rng.uniform(0, 1) ** 3), size=clip.frames.shape[1])
-        if self.base.augment: img = augment_nonid(img, rng)
+        if self.base.augment: img = augment_nonid(img, rng, reshape=self.geometric, crop=0.5 if self.geometric else 0.0)
         item["pose_source"] = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).float() / 127.5 - 1
         return item
 
-# %% ../../nbs/26_talk.train.ipynb #c012
+# %% ../../nbs/26_talk.train.ipynb #c014
 class TalkGAN(nn.Module):
     "PCAVS + multi-scale PatchGAN discriminator, trained together by `talk_loss` (D's group at `d_lr_mult`× the lr)."
     def __init__(self, model:PCAVS, d_cfg:DiscriminatorConfig|None=None, d_lr_mult:float=4.0, use_D:bool=True):
@@ -150,8 +148,8 @@ def talk_loss(gan:nn.Module, batch:dict, weights:dict|None=None) -> tuple[torch.
     if codew:   # the first two speech-code numbers regress the true mouth (open, width): synthetic supervision
         code = (speech[:, :2] - batch["mouth"].to(speech)).pow(2).mean()
         loss = loss + codew * code
-    if posew:   # the first three pose-code numbers regress the true (yaw, pitch, roll) / 30°; the other nine stay implicit
-        pcode = (pose[:, :3] - batch["pose"].to(pose) / 30.0).pow(2).mean()
+    if posew:   # the first three pose-code numbers regress the true (yaw, pitch, roll), each ÷ its range; the other nine stay implicit
+        pcode = (pose[:, :3] - batch["pose"].to(pose) / pose.new_tensor(POSE_LIMITS)).pow(2).mean()
         loss = loss + posew * pcode
     if mouthw:
         mask = mouth_mask(batch["landmarks"], fake.shape[-1])
@@ -178,7 +176,7 @@ def talk_metrics(gan:nn.Module, batch:dict) -> dict:
     return {"l1": float((out.image - batch["target"]).abs().mean()), "psnr": float((-10 * torch.log10(mse.clamp_min(1e-10))).mean()),
             "sync_acc": float(contrastive_av_loss(v, out.audio_feature)["acc"])}
 
-# %% ../../nbs/26_talk.train.ipynb #c016
+# %% ../../nbs/26_talk.train.ipynb #c018
 def talk_spec(overrides:dict|None=None, task:TalkTaskConfig|None=None, train_defaults:dict|None=None) -> dict:
     "The `synthlab train talk` spec: model, data, loss and loop settings (CLI overrides apply to the loop)."
     tcfg = task or TalkTaskConfig()
@@ -199,16 +197,6 @@ def talk_task(overrides:dict) -> dict:
     "`synthlab train talk`: the small PC-AVS preset on synthetic heads (the 'recon' recipe, 3000 steps of 16 by default)."
     return talk_spec(overrides)
 
-@register_task("talk-phase1")
-def talk_phase1_task(overrides:dict) -> dict:
-    "The shipped preset's first phase: the 'recon' recipe without the supervised mouth code (resume it with `talk`)."
-    return talk_spec(overrides, TalkTaskConfig(recipe="recon-nocode"))
-
-@register_task("talk-phase2")
-def talk_phase2_task(overrides:dict) -> dict:
-    "The shipped preset's second phase: mouth code, no pose anchor (resume a talk-phase1 run)."
-    return talk_spec(overrides, TalkTaskConfig(recipe="recon-mouthcode"))
-
 @register_task("talk-gan")
 def talk_gan_task(overrides:dict) -> dict:
     "`synthlab train talk-gan`: the same data with PC-AVS's own loss weights (hinge GAN + feature matching + contrastive 100)."
@@ -220,7 +208,7 @@ def talk_tiny_task(overrides:dict) -> dict:
     return talk_spec(overrides, TalkTaskConfig(n_identities=2, clips_per_identity=2, n_frames=8, val_identities=1, recipe="official"),
                      dict(batch_size=4, max_steps=2, val_every=0, ckpt_every=0, log_every=1))
 
-# %% ../../nbs/26_talk.train.ipynb #c020
+# %% ../../nbs/26_talk.train.ipynb #c022
 def load_run(run_dir) -> tuple[PCAVS, TalkTaskConfig, History]:
     "The PCAVS of a finished `synthlab train talk` run, its task config and history."
     run = Path(run_dir)
@@ -239,11 +227,11 @@ def ship(run_dir, name:str="talk-small", metrics:dict|None=None, command:str="",
     model, tcfg, hist = load_run(run_dir)
     steps = hist.records[-1]["step"] if len(hist) else 0
     data = (f"synthetic talking heads (synthlab.talk.data), TRAIN identities 0..{tcfg.n_identities - 1}, "
-            f"{tcfg.clips_per_identity} clips x {tcfg.n_frames} frames each at {tcfg.size} px, pose source {tcfg.pose_source!r}; {steps} steps")
+            f"{tcfg.clips_per_identity} clips x {tcfg.n_frames} frames each at {tcfg.size} px, pose source {tcfg.pose_source!r} ({tcfg.pose_aug} augmentation); {steps} steps")
     card = save_weights(model, name, "synthlab.talk.model:build_pcavs", {"size": tcfg.model}, data=data, command=command,
                         metrics=metrics or {}, folder=folder, force=force, half=True)
     save_history(hist, name, folder, every, force)
     return card
 
-# %% ../../nbs/26_talk.train.ipynb #c022
+# %% ../../nbs/26_talk.train.ipynb #c024
 from . import evaluate as _evaluate   # registers the talk-landmarks and talk-sync tasks

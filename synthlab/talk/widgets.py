@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from ..core import InputError, ShapeError
 from ..io import new_figure, figure_png, guard
-from .data import (identity_for, split_ids, render_face, make_clip, synth_speech, viseme_mouth,
+from .data import (POSE_LIMITS, identity_for, split_ids, render_face, make_clip, synth_speech, viseme_mouth,
                                 VISEMES, VISEME_NAMES, VOWELS, TEST_IDS)
 from .audio import melspectrogram, mel_windows, clip_windows
 from .encoders import IdentityFeatures
@@ -58,7 +58,7 @@ def load_talk_model(preset:str=DEFAULT_PRESET, device="cpu", cache:bool=True) ->
 
 # %% ../../nbs/29_talk.widgets.ipynb #c012
 ANGLE_NAMES = ("yaw", "pitch", "roll")
-ANGLE_LIMITS = (30.0, 15.0, 10.0)     # degrees: the range of the synthetic training poses (sample_pose_track)
+ANGLE_LIMITS = POSE_LIMITS     # degrees: the range of the synthetic training poses (sample_pose_track)
 SEGMENT = 5                           # video frames per viseme segment = one 0.2 s mel window
 
 @dataclass
