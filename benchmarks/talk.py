@@ -142,6 +142,18 @@ def demo(quick: bool) -> dict:
         res["strip"] = "benchmarks/results/talk_demo.png"
     return res
 
+OWN = {"identity": ["identity"], "speech": ["viseme"], "pose": ["yaw", "pitch", "roll"]}
+
+def probe_targets(t: dict) -> str:
+    "The probe targets in one line: each code's own factor(s) against 0.9, and the largest other cell above chance."
+    sc, ch = t["scores"], t["chance"]
+    own = "; ".join(f"{c} → {f} {sc[c][f]:.3f}" for c, fs in OWN.items() for f in fs)
+    ok = all(sc[c][f] >= 0.9 for c, fs in OWN.items() for f in fs)
+    off = [((sc[c][f] - ch[f]) / max(1 - ch[f], 1e-9), c, f) for c in OWN for f in ch if f not in OWN[c]]
+    worst = sorted(off, reverse=True)[:3]
+    return (f"Targets: own factor ≥ 0.9: {own} ({'all met' if ok else 'not all met'}). Largest other cells, as (score − chance) / "
+            f"(1 − chance), 0 = chance: " + ", ".join(f"{c} → {f} {v:.2f}" for v, c, f in worst) + ".")
+
 def markdown(rep: dict) -> str:
     L = [f"# PC-AVS benchmark\n\nWritten by `python benchmarks/talk.py{' --quick' if rep['quick'] else ''}` on {rep['when']} · "
          f"{rep['machine']} · torch {rep['torch']}. Load averages are recorded per section (the machine is shared).\n"]
@@ -158,7 +170,10 @@ def markdown(rep: dict) -> str:
                      f"(target ≤ 0.5); sync confidence {model['sync_conf']:.2f} vs audio-free {silent['sync_conf']:.2f}.\n")
         except KeyError: pass
     p = rep.get("probes")
-    if p: L += [f"## Probe matrix ({p['n']} held-out frames, split by clip)\n", p["markdown"], ""]
+    if p:
+        L += [f"## Probe matrix ({p['n']} held-out frames, split by clip)\n", p["markdown"], ""]
+        try: L.append(probe_targets(p["scores"]) + "\n")
+        except KeyError: pass
     s = rep.get("speed")
     if s:
         L += ["## Speed (seconds per frame, CPU, fresh process each)\n",

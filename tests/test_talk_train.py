@@ -117,3 +117,25 @@ def test_mouth_mask_is_the_landmark_box_with_margin():
     m = mouth_mask(lm, 64, margin=1)
     assert m.shape == (2, 1, 64, 64) and m[0].sum() == 13 * 7         # x 9..21, y 29..35
     assert m[0, 0, 29, 9] == 1 and m[0, 0, 28, 9] == 0 and m[0, 0, 29, 22] == 0
+
+def test_viseme_head_cross_entropy_known_value_and_errors(batch):
+    torch.manual_seed(0)
+    gan = TalkGAN(build_pcavs("small"), use_D=False, viseme_head=True).eval()
+    loss, logs = talk_loss(gan, batch, RECIPES["recon-viseme"])
+    with torch.no_grad():
+        speech = gan.model.encode_speech(batch["mel"])[1]
+        want = torch.nn.functional.cross_entropy(gan.viseme_head(speech), batch["viseme"].long())
+    assert logs["viseme_ce"] == pytest.approx(float(want), rel=1e-5)
+    loss.backward()
+    assert gan.viseme_head.weight.grad is not None and gan.model.netA_sync is not None
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in gan.model.netA_sync.parameters())   # it trains the audio side
+    head = {id(p) for p in gan.viseme_head.parameters()}
+    assert head <= {id(p) for g in gan.param_groups() for p in g["params"]}                                # the optimiser sees it
+    with pytest.raises(InputError, match="viseme_head"): talk_loss(TalkGAN(build_pcavs("small"), use_D=False), batch, RECIPES["recon-viseme"])
+    assert "viseme_ce" not in talk_loss(gan, batch, RECIPES["recon"])[1]
+
+def test_viseme_task_builds_the_head():
+    from synthlab.train import get_task
+    spec = get_task("talk-viseme")({"max_steps": 1})
+    assert spec["model"].viseme_head is not None and spec["task"].recipe == "recon-viseme"
+    assert get_task("talk")({"max_steps": 1})["model"].viseme_head is None

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from ..core import InputError, MissingFileError
 from ..train import TrainConfig, History, register_task, load_checkpoint, save_history
 from .data import SyntheticTalkDataset, render_face, augment_nonid, VISEMES, viseme_mouth, POSE_LIMITS
@@ -21,7 +22,8 @@ from .model import PCAVS, PCAVSConfig, build_pcavs
 
 # %% auto #0
 __all__ = ['POSE_SOURCES', 'POSE_AUGS', 'RECIPES', 'TalkTaskConfig', 'talk_items', 'TalkGAN', 'frozen', 'mouth_mask', 'talk_loss',
-           'talk_metrics', 'talk_spec', 'talk_task', 'talk_gan_task', 'talk_tiny_task', 'load_run', 'ship']
+           'talk_metrics', 'talk_spec', 'talk_task', 'talk_viseme_task', 'talk_gan_task', 'talk_tiny_task', 'load_run',
+           'ship']
 
 # %% ../../nbs/26_talk.train.ipynb #c006
 POSE_SOURCES = ("remouth", "target")
@@ -49,6 +51,10 @@ RECIPES = {
     # contrastive term at 1, and no cross-modal L1 (see below)
     "recon": {**asdict(LossWeights()), "gan": 0.0, "feat": 0.0, "contrastive": 1.0, "crossmodal": 0.0, "l1": 10.0, "mouth": 20.0,
               "mouth_code": 10.0, "pose_code": 10.0},
+    # 'recon' plus a viseme classifier on the speech code (cross-entropy, weight 1): the synthetic stand-in for PC-AVS's
+    # word-label head on LRW (an experiment, not the shipped recipe; see the lesson)
+    "recon-viseme": {**asdict(LossWeights()), "gan": 0.0, "feat": 0.0, "contrastive": 1.0, "crossmodal": 0.0, "l1": 10.0, "mouth": 20.0,
+                     "mouth_code": 10.0, "pose_code": 10.0, "viseme_ce": 1.0},
 }
 
 @dataclass
@@ -99,13 +105,14 @@ class _Remouth(torch.utils.data.Dataset):
 
 # %% ../../nbs/26_talk.train.ipynb #c014
 class TalkGAN(nn.Module):
-    "PCAVS + multi-scale PatchGAN discriminator, trained together by `talk_loss` (D's group at `d_lr_mult`× the lr)."
-    def __init__(self, model:PCAVS, d_cfg:DiscriminatorConfig|None=None, d_lr_mult:float=4.0, use_D:bool=True):
+    "PCAVS + multi-scale PatchGAN discriminator, trained together by `talk_loss` (D's group at `d_lr_mult`× the lr); optionally a training-only viseme head on the speech code."
+    def __init__(self, model:PCAVS, d_cfg:DiscriminatorConfig|None=None, d_lr_mult:float=4.0, use_D:bool=True, viseme_head:bool=False):
         super().__init__()
         self.model, self.d_lr_mult = model, d_lr_mult
         self.D = MultiscaleDiscriminator(d_cfg or DiscriminatorConfig.small()) if use_D else None
+        self.viseme_head = nn.Linear(model.cfg.pose.mouth_dim, len(VISEMES)) if viseme_head else None   # not part of the preset
     def param_groups(self):
-        g = [{"params": list(self.model.parameters())}]
+        g = [{"params": list(self.model.parameters()) + (list(self.viseme_head.parameters()) if self.viseme_head is not None else [])}]
         return g + ([{"params": list(self.D.parameters()), "lr_mult": self.d_lr_mult}] if self.D is not None else [])
     def forward(self, *a, **k): return self.model(*a, **k)
 
@@ -131,7 +138,7 @@ def talk_loss(gan:nn.Module, batch:dict, weights:dict|None=None) -> tuple[torch.
     gan = getattr(gan, "module", gan)                      # unwrap DDP
     weights = dict(weights or {})
     l1w, mouthw, codew = weights.pop("l1", 0.0), weights.pop("mouth", 0.0), weights.pop("mouth_code", 0.0)
-    posew = weights.pop("pose_code", 0.0)
+    posew, visw = weights.pop("pose_code", 0.0), weights.pop("viseme_ce", 0.0)
     w = LossWeights(**weights)
     m = gan.model
     B = batch["target"].shape[0]
@@ -151,6 +158,10 @@ def talk_loss(gan:nn.Module, batch:dict, weights:dict|None=None) -> tuple[torch.
     if posew:   # the first three pose-code numbers regress the true (yaw, pitch, roll), each ÷ its range; the other nine stay implicit
         pcode = (pose[:, :3] - batch["pose"].to(pose) / pose.new_tensor(POSE_LIMITS)).pow(2).mean()
         loss = loss + posew * pcode
+    if visw:    # the speech code classifies the target frame's viseme (the part of PC-AVS's word-label head)
+        if gan.viseme_head is None: raise InputError("viseme_ce needs a TalkGAN built with viseme_head=True")
+        vis = F.cross_entropy(gan.viseme_head(speech), batch["viseme"].long())
+        loss = loss + visw * vis
     if mouthw:
         mask = mouth_mask(batch["landmarks"], fake.shape[-1])
         mouth = ((fake - batch["target"]).abs() * mask).sum() / (3 * mask.sum()).clamp_min(1)
@@ -164,6 +175,7 @@ def talk_loss(gan:nn.Module, batch:dict, weights:dict|None=None) -> tuple[torch.
     if mouthw: logs["mouth_l1"] = float(mouth.detach())
     if codew: logs["mouth_code"] = float(code.detach())
     if posew: logs["pose_code"] = float(pcode.detach())
+    if visw: logs["viseme_ce"] = float(vis.detach())
     return loss, logs
 
 def talk_metrics(gan:nn.Module, batch:dict) -> dict:
@@ -184,7 +196,7 @@ def talk_spec(overrides:dict|None=None, task:TalkTaskConfig|None=None, train_def
                        val_every=500, ckpt_every=100, seed=tcfg.seed, find_unused_parameters=True), **(train_defaults or {})}
     cfg = TrainConfig(**{**defaults, **(overrides or {})})
     torch.manual_seed(cfg.seed)
-    gan = TalkGAN(build_pcavs(tcfg.model), d_lr_mult=tcfg.d_lr_mult)
+    gan = TalkGAN(build_pcavs(tcfg.model), d_lr_mult=tcfg.d_lr_mult, viseme_head=bool(tcfg.weights.get("viseme_ce")))
     train_ds, val_ds = talk_items("train", tcfg), None
     weights = dict(tcfg.weights)
     def on_end(model, history):
@@ -196,6 +208,11 @@ def talk_spec(overrides:dict|None=None, task:TalkTaskConfig|None=None, train_def
 def talk_task(overrides:dict) -> dict:
     "`synthlab train talk`: the small PC-AVS preset on synthetic heads (the 'recon' recipe, 3000 steps of 16 by default)."
     return talk_spec(overrides)
+
+@register_task("talk-viseme")
+def talk_viseme_task(overrides:dict) -> dict:
+    "The 'recon-viseme' recipe: `talk` plus a viseme classifier on the speech code (an experiment; not the shipped preset)."
+    return talk_spec(overrides, TalkTaskConfig(recipe="recon-viseme"))
 
 @register_task("talk-gan")
 def talk_gan_task(overrides:dict) -> dict:
