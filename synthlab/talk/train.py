@@ -51,11 +51,10 @@ RECIPES = {
     # contrastive term at 1, and no cross-modal L1 (see below)
     "recon": {**asdict(LossWeights()), "gan": 0.0, "feat": 0.0, "contrastive": 1.0, "crossmodal": 0.0, "l1": 10.0, "mouth": 20.0,
               "mouth_code": 10.0, "pose_code": 10.0},
-    # 'recon' plus a viseme classifier on the speech code (cross-entropy, weight 1): the synthetic stand-in for PC-AVS's
-    # word-label head on LRW (an experiment, not the shipped recipe; see the lesson)
-    "recon-viseme": {**asdict(LossWeights()), "gan": 0.0, "feat": 0.0, "contrastive": 1.0, "crossmodal": 0.0, "l1": 10.0, "mouth": 20.0,
-                     "mouth_code": 10.0, "pose_code": 10.0, "viseme_ce": 1.0},
 }
+# 'recon' plus a viseme classifier on the speech code (cross-entropy, weight 1): the synthetic stand-in for PC-AVS's
+# word-label head on LRW (an experiment, not the shipped recipe; see the lesson)
+RECIPES["recon-viseme"] = {**RECIPES["recon"], "viseme_ce": 1.0}
 
 @dataclass
 class TalkTaskConfig:
@@ -99,7 +98,7 @@ class _Remouth(torch.utils.data.Dataset):
         rng = np.random.default_rng([self.seed, int(i), 0x5E])
         mouth = viseme_mouth(rng.integers(0, len(VISEMES), 3))[1]         # the mouth of a random viseme
         img, _ = render_face(clip.identity, clip.pose[t], mouth, float(rng.uniform(0, 1) ** 3), size=clip.frames.shape[1])
-        if self.base.augment: img = augment_nonid(img, rng, reshape=self.geometric, crop=0.5 if self.geometric else 0.0)
+        if self.base.augment: img = augment_nonid(img, rng) if self.geometric else augment_nonid(img, rng, reshape=False, crop=0.0)
         item["pose_source"] = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).float() / 127.5 - 1
         return item
 

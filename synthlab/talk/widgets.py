@@ -58,7 +58,7 @@ def load_talk_model(preset:str=DEFAULT_PRESET, device="cpu", cache:bool=True) ->
 
 # %% ../../nbs/29_talk.widgets.ipynb #c012
 ANGLE_NAMES = ("yaw", "pitch", "roll")
-ANGLE_LIMITS = POSE_LIMITS     # degrees: the range of the synthetic training poses (sample_pose_track)
+ANGLE_LIMITS = POSE_LIMITS            # degrees: the range of the synthetic training poses (sample_pose_track)
 SEGMENT = 5                           # video frames per viseme segment = one 0.2 s mel window
 
 @dataclass
