@@ -332,6 +332,13 @@ def _check_resume(ck:dict, path:Path, cfg:TrainConfig, model:nn.Module):
                               f"({ck.get('model_class', '?')}, this is {type(model).__name__}): " + "; ".join(lines),
                               "resume with the same model, or use another out_dir / force=True")
 
+class _LossForward(nn.Module):
+    "`loss_fn(model, batch)` as a module's forward, for DDP to wrap: its gradient sync then covers every call inside the loss."
+    def __init__(self, model:nn.Module, loss_fn:Callable):
+        super().__init__()
+        self.model, self.loss_fn = model, loss_fn
+    def forward(self, batch): return self.loss_fn(self.model, batch)
+
 def _gather_rng(world:int) -> list[dict]:
     mine = get_rng_state()
     if world == 1: return [mine]
@@ -416,10 +423,10 @@ def _fit(model, train_ds, loss_fn, cfg, val_ds, metrics_fn, collate_fn, on_step,
         raise OverwriteError(f"{out} already holds a checkpoint (last.pt)",
                              "resume=True (CLI --resume) to continue it, force=True (CLI --force) to start afresh, or another out_dir")
 
-    net = model
-    if world > 1:
-        net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None,
-                                                  find_unused_parameters=cfg.find_unused_parameters)
+    step_loss = lambda batch: loss_fn(model, batch)
+    if world > 1:   # the loss is DDP's forward: a loss that calls methods other than forward still has its gradients synced
+        step_loss = nn.parallel.DistributedDataParallel(_LossForward(model, loss_fn), device_ids=[device.index] if device.type == "cuda" else None,
+                                                        find_unused_parameters=cfg.find_unused_parameters)
     sampler = _ResumableSampler(train_ds, world, rank, cfg.seed)
     loader = DataLoader(train_ds, batch_size=per_rank, sampler=sampler, drop_last=True, num_workers=cfg.num_workers,
                         collate_fn=collate_fn, pin_memory=device.type == "cuda",
@@ -475,7 +482,7 @@ def _fit(model, train_ds, loss_fn, cfg, val_ds, metrics_fn, collate_fn, on_step,
         for batch in loader:
             batch = _to_device(batch, device)
             opt.zero_grad(set_to_none=True)
-            loss, logs = _split_loss(loss_fn(net, batch))
+            loss, logs = _split_loss(step_loss(batch))
             loss.backward()
             keys = ["loss", *sorted(logs)]
             vals = [loss.detach().item()] + [logs[k] for k in keys[1:]]

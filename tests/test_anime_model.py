@@ -266,6 +266,19 @@ def test_convex_upsample_keeps_constant_flow():
     up = convex_upsample(flow, torch.randn(1, 576, 4, 5))
     torch.testing.assert_close(up[..., 8:24, 8:32], torch.tensor([16.0, -8.0]).view(1, 2, 1, 1).expand(1, 2, 16, 24))
 
+def test_convex_upsample_equals_raft_formula_and_gradcheck():
+    "The batched-matmul form equals RAFT's broadcast-and-sum formula (RAFT core/raft.py upsample_flow), values and gradients."
+    def raft(flow, mask, f=8):
+        n, _, h, w = flow.shape
+        m = torch.softmax(mask.view(n, 1, 9, f, f, h, w), dim=2)
+        up = torch.nn.functional.unfold(f * flow, [3, 3], padding=1).view(n, 2, 9, 1, 1, h, w)
+        return torch.sum(m * up, dim=2).permute(0, 1, 4, 2, 5, 3).reshape(n, 2, f * h, f * w)
+    g = torch.Generator().manual_seed(0)
+    flow, mask = torch.randn(2, 2, 3, 5, generator=g, dtype=torch.float64), torch.randn(2, 9 * 16, 3, 5, generator=g, dtype=torch.float64)
+    torch.testing.assert_close(convex_upsample(flow, mask, 4), raft(flow, mask, 4), atol=1e-12, rtol=0)
+    flow, mask = flow[:1, :, :2, :2].clone().requires_grad_(), mask[:1, :, :2, :2].clone().requires_grad_()
+    assert torch.autograd.gradcheck(lambda a, b: convex_upsample(a, b, 4), (flow, mask))
+
 def test_flow_resizes_follow_the_official_arithmetic():
     f = torch.tensor([24.0, 6.0]).view(1, 2, 1, 1).expand(1, 2, 540, 960).contiguous()
     fi = resize_flow_init(f, 536, 960)                         # 1/8 of (H8, W8), scaled by (W8/8)/W and (H8/8)/H

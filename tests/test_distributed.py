@@ -91,3 +91,20 @@ def test_ddp_checkpoint_resumes_in_one_process(runs):
     fit(spec["model"], spec["train_ds"], spec["loss_fn"], spec["cfg"], val_ds=spec["val_ds"])
     full = weights(runs["tmp"] / "full")
     for k, v in spec["model"].state_dict().items(): torch.testing.assert_close(v, full[k], atol=1e-6, rtol=1e-6)
+
+def test_loss_that_bypasses_forward_still_syncs_gradients(tmp_path):
+    "A loss reading the parameters directly (no model.forward call, as talk_loss calls encoder methods) must train like 1 process."
+    import importlib.util
+    from synthlab.train import get_task, fit
+    torch.set_num_threads(1)
+    spec_mod = importlib.util.spec_from_file_location("ddp_toy", SCRIPT); toy = importlib.util.module_from_spec(spec_mod); spec_mod.loader.exec_module(toy)
+    run = finish(subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
+                                   "--master_port", str(free_port()), str(SCRIPT), "toy-direct", *ARGS[1:], "--out", str(tmp_path / "ddp")],
+                                  cwd=ROOT, env={**{k: v for k, v in os.environ.items() if k not in ("WORLD_SIZE", "RANK", "LOCAL_RANK")},
+                                                 "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)},
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    spec = get_task("toy")(dict(epochs=3, batch_size=32, lr=0.05, seed=11, ckpt_every=5, progress=False, out_dir=str(tmp_path / "one")))
+    fit(spec["model"], spec["train_ds"], toy.direct_loss, spec["cfg"])
+    w1, w2 = spec["model"].state_dict(), weights(tmp_path / "ddp")
+    for k in w1: torch.testing.assert_close(w2[k], w1[k], atol=1e-6, rtol=1e-6)

@@ -327,6 +327,10 @@ def test_dataset_items():
     assert torch.equal(it["audio"], torch.from_numpy(audio_window(c.audio, 2)))
     assert int(it["viseme"]) == c.viseme[2] and not torch.equal(it["pose_source"], it["target"])
     assert not torch.equal(it["identity"], it["target"])
+    # identity_pose is the pose of the very frame the identity image was taken from (the other clip of person 0)
+    src = [t for t in range(12) if np.allclose(ds.clip(0).pose[t], it["identity_pose"].numpy())]
+    assert it["identity_pose"].shape == (3,) and len(src) >= 1
+    assert torch.equal(it["identity"], torch.from_numpy(ds.clip(0).frames[src[0]]).permute(2, 0, 1).float() / 127.5 - 1)
     again = SyntheticTalkDataset("train", n_identities=2, clips_per_identity=2, n_frames=12, size=64, seed=1)[14]
     assert all(torch.equal(it[k], again[k]) for k in it)
     assert all(int(ds[i]["identity_id"]) == 1 for i in range(24, 48, 7))

@@ -9,7 +9,7 @@ from synthlab.anime.sgm import VGG19Features
 from synthlab.talk.losses import (av_logits, contrastive_av_loss, crossmodal_l1, DiscriminatorConfig, NLayerDiscriminator,
                                   MultiscaleDiscriminator, d_hinge_loss, g_hinge_loss, divide_pred, feature_matching_loss,
                                   VGG19Perceptual, perceptual_loss, VGG_LAYER_WEIGHTS, LossWeights, generator_losses,
-                                  discriminator_losses)
+                                  discriminator_losses, decorrelation_loss)
 
 torch.set_num_threads(1)
 
@@ -426,3 +426,53 @@ class TestLossDicts:
         with pytest.raises(InputError, match="nn.Module"): generator_losses("D", x, x)
         with pytest.raises(InputError, match="non-negative"): LossWeights(vgg=-1)
         with pytest.raises(InputError, match="non-negative"): LossWeights(vgg_layers=(1, float("nan")))
+
+
+class TestDecorrelationLoss:
+    "Sum over code dimensions (mean over factors) of squared batch correlations: what keeps pose out of the identity code."
+    def test_smoke(self):
+        loss, table = decorrelation_loss(torch.randn(16, 5), torch.randn(16, 3))
+        assert loss.ndim == 0 and table.shape == (5, 3) and not table.requires_grad and 0 <= float(loss) <= 5
+
+    def test_known_values(self):
+        g = torch.Generator().manual_seed(0)
+        f = torch.randn(32, 2, generator=g, dtype=torch.float64)
+        noise = torch.randn(32, 1, generator=g, dtype=torch.float64)
+        code = torch.cat([2 * f[:, :1] + 1, noise], 1)                            # dim 0 copies factor 0, dim 1 is noise
+        loss, table = decorrelation_loss(code, f)
+        want = torch.stack([torch.corrcoef(torch.stack([code[:, d], f[:, k]]))[0, 1] for d in range(2) for k in range(2)]).view(2, 2)
+        torch.testing.assert_close(table, want, atol=1e-4, rtol=0)               # Pearson correlations (up to the eps on the std)
+        assert float(loss) == pytest.approx(float(want.pow(2).sum(0).mean()), abs=1e-4)
+        assert float(table[0, 0]) == pytest.approx(1.0, abs=1e-4)
+        # the running table: momentum * old + (1 - momentum) * this batch
+        old = torch.full((2, 2), 0.5, dtype=torch.float64)
+        _, t2 = decorrelation_loss(code, f, ema=old, momentum=0.75)
+        torch.testing.assert_close(t2, 0.75 * old + 0.25 * want, atol=1e-4, rtol=0)
+
+    def test_linear_probe_is_blind_when_zero(self):
+        "A code made orthogonal to the factors (centred) gives loss 0, and then least squares cannot predict them."
+        g = torch.Generator().manual_seed(1)
+        f = torch.randn(64, 3, generator=g, dtype=torch.float64); f = f - f.mean(0)
+        x = torch.randn(64, 8, generator=g, dtype=torch.float64); x = x - x.mean(0)
+        x = x - f @ torch.linalg.lstsq(f, x).solution                              # remove the part of x that f explains
+        assert float(decorrelation_loss(x, f)[0]) < 1e-20
+        w = torch.linalg.lstsq(x, f).solution
+        assert float((x @ w).abs().max()) < 1e-8
+
+    def test_gradcheck(self):
+        g = torch.Generator().manual_seed(2)
+        code = torch.randn(6, 3, generator=g, dtype=torch.float64, requires_grad=True)
+        f, ema = torch.randn(6, 2, generator=g, dtype=torch.float64), torch.randn(3, 2, generator=g, dtype=torch.float64)
+        assert torch.autograd.gradcheck(lambda c: decorrelation_loss(c, f, ema=ema)[0], (code,))
+        # the running table is a constant: no gradient flows into it
+        e = ema.clone().requires_grad_()
+        decorrelation_loss(code, f, ema=e)[0].backward()
+        assert e.grad is None and code.grad is not None
+
+    def test_exceptions(self):
+        x = torch.randn(4, 3)
+        with pytest.raises(ShapeError, match="rows"): decorrelation_loss(x, torch.randn(5, 2))
+        with pytest.raises(ShapeError, match=r"\(B, D\)"): decorrelation_loss(x[0], torch.randn(4, 2))
+        with pytest.raises(InputError, match="at least 2"): decorrelation_loss(x[:1], torch.randn(1, 2))
+        with pytest.raises(ShapeError, match="ema"): decorrelation_loss(x, torch.randn(4, 2), ema=torch.zeros(2, 2))
+        with pytest.raises(InputError, match="momentum"): decorrelation_loss(x, torch.randn(4, 2), momentum=1.0)

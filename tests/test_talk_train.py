@@ -139,3 +139,33 @@ def test_viseme_task_builds_the_head():
     spec = get_task("talk-viseme")({"max_steps": 1})
     assert spec["model"].viseme_head is not None and spec["task"].recipe == "recon-viseme"
     assert get_task("talk")({"max_steps": 1})["model"].viseme_head is None
+
+def test_identity_pose_decorrelation_term(batch):
+    "recon-disentangle: the id_pose term is the decorrelation loss of the identity vector with the identity frame's pose ÷ range."
+    from synthlab.talk.losses import decorrelation_loss
+    torch.manual_seed(0)
+    w = RECIPES["recon-disentangle"]
+    assert w["id_pose"] > 0 and w["viseme_ce"] > 0 and {k: v for k, v in w.items() if k not in ("id_pose", "id_pose_momentum")} == RECIPES["recon-viseme"]
+    gan = TalkGAN(build_pcavs("small"), use_D=False, viseme_head=True, decorrelate=True).eval()
+    assert gan.id_pose_corr.shape == (gan.model.cfg.identity.vec_dim, 3) and not gan.id_pose_corr.any()
+    loss, logs = talk_loss(gan, batch, w)
+    with torch.no_grad():
+        vec = gan.model.encode_identity(batch["identity"]).vec
+        want, table = decorrelation_loss(vec, batch["identity_pose"] / torch.tensor(POSE_LIMITS), ema=torch.zeros_like(gan.id_pose_corr),
+                                         momentum=w["id_pose_momentum"])
+    assert logs["id_pose_corr2"] == pytest.approx(float(want), rel=1e-4)
+    torch.testing.assert_close(gan.id_pose_corr, table, atol=1e-5, rtol=1e-4)     # the running table moved to this batch's
+    loss.backward()
+    assert gan.model.netV.parameters().__next__().grad is not None
+    assert "id_pose_corr2" not in talk_loss(gan, batch, RECIPES["recon-viseme"])[1]
+    with pytest.raises(InputError, match="decorrelate"): talk_loss(TalkGAN(build_pcavs("small"), use_D=False, viseme_head=True), batch, w)
+    with pytest.raises(InputError, match="identity_pose"):
+        talk_loss(gan, {k: v for k, v in batch.items() if k != "identity_pose"}, w)
+
+def test_disentangle_task_and_training_state_stay_out_of_the_preset(tmp_path):
+    from synthlab.train import get_task
+    spec = get_task("talk-disentangle")({"max_steps": 1})
+    assert spec["task"].recipe == "recon-disentangle" and spec["model"].id_pose_corr is not None
+    assert spec["model"].viseme_head is not None and get_task("talk")({"max_steps": 1})["model"].id_pose_corr is None
+    keys = set(spec["model"].state_dict())
+    assert "id_pose_corr" in keys and not any(k.startswith("model.") and "id_pose" in k for k in keys)   # not part of PCAVS

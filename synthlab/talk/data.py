@@ -732,8 +732,8 @@ class SyntheticTalkDataset(torch.utils.data.Dataset):
             k2 = (k // self.cpi) * self.cpi + (k % self.cpi + int(rng.integers(1, self.cpi))) % self.cpi
             t2 = int(rng.integers(0, self.n_frames))
         else: k2, t2 = k, (t + int(rng.integers(1, self.n_frames))) % self.n_frames
-        tgt = clip.frames[t]
-        item = {"identity": _to_pm1(self.clip(k2).frames[t2]), "target": _to_pm1(tgt),
+        tgt, src = clip.frames[t], self.clip(k2)
+        item = {"identity": _to_pm1(src.frames[t2]), "identity_pose": torch.from_numpy(src.pose[t2].copy()), "target": _to_pm1(tgt),
                 "pose_source": _to_pm1(augment_nonid(tgt, rng) if self.augment else tgt),
                 "audio": torch.from_numpy(audio_window(clip.audio, t, clip.sr, clip.fps)),
                 "identity_id": torch.tensor(clip.identity.id), "pose": torch.from_numpy(clip.pose[t].copy()),

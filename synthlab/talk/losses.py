@@ -21,7 +21,8 @@ from ..anime.sgm import VGG19Features
 # %% auto #0
 __all__ = ['VGG_LAYER_WEIGHTS', 'av_logits', 'contrastive_av_loss', 'crossmodal_l1', 'DiscriminatorConfig', 'NLayerDiscriminator',
            'MultiscaleDiscriminator', 'd_hinge_loss', 'g_hinge_loss', 'divide_pred', 'feature_matching_loss',
-           'VGG19Perceptual', 'perceptual_loss', 'LossWeights', 'generator_losses', 'discriminator_losses']
+           'VGG19Perceptual', 'perceptual_loss', 'LossWeights', 'generator_losses', 'discriminator_losses',
+           'decorrelation_loss']
 
 # %% ../../nbs/24_talk.losses.ipynb #c007
 def _features(x, name:str) -> torch.Tensor:
@@ -348,3 +349,25 @@ def discriminator_losses(D:nn.Module, fake:torch.Tensor, real:torch.Tensor, weig
     d_fake = w.gan * d_hinge_loss(pred_fake, real=False)
     d_real = w.gan * d_hinge_loss(pred_real, real=True)
     return {"loss": d_fake + d_real, "d_real": d_real, "d_fake": d_fake}
+
+# %% ../../nbs/24_talk.losses.ipynb #c059
+def decorrelation_loss(code:torch.Tensor,              # (B, D) codes
+                       factors:torch.Tensor,           # (B, K) factors the code must not reveal linearly
+                       ema:torch.Tensor|None=None,     # (D, K) running correlations from earlier batches, or None
+                       momentum:float=0.9,             # weight of `ema` in the smoothed estimate
+                       eps:float=1e-5) -> tuple[torch.Tensor, torch.Tensor]:
+    "Squared correlations of the code dimensions with each factor, summed over dimensions and averaged over factors (0: no linear probe reads them); returns (loss, the detached `(D, K)` estimate)."
+    if code.ndim != 2 or factors.ndim != 2: raise ShapeError(f"code and factors must be (B, D) and (B, K); got {tuple(code.shape)} and {tuple(factors.shape)}")
+    if code.shape[0] != factors.shape[0]: raise ShapeError(f"code has {code.shape[0]} rows but factors {factors.shape[0]}", "give one factor row per code row")
+    if code.shape[0] < 2: raise InputError("a correlation needs a batch of at least 2")
+    if not 0 <= momentum < 1: raise InputError(f"momentum must be in [0, 1), got {momentum!r}")
+    B = code.shape[0]
+    z = code - code.mean(0)
+    z = z / (z.pow(2).mean(0).sqrt() + eps)                          # standardised code dimensions
+    y = factors.to(code) - factors.to(code).mean(0)
+    y = y / (y.pow(2).mean(0).sqrt() + eps)                          # standardised factors
+    corr = z.T @ y / B                                               # (D, K) Pearson correlations of this batch
+    if ema is not None:
+        if ema.shape != corr.shape: raise ShapeError(f"ema must be {tuple(corr.shape)}, got {tuple(ema.shape)}")
+        corr = momentum * ema.detach().to(corr) + (1 - momentum) * corr
+    return corr.pow(2).sum(0).mean(), corr.detach()

@@ -17,13 +17,13 @@ from ..core import InputError, MissingFileError
 from ..train import TrainConfig, History, register_task, load_checkpoint, save_history
 from .data import SyntheticTalkDataset, render_face, augment_nonid, VISEMES, viseme_mouth, POSE_LIMITS
 from .losses import (DiscriminatorConfig, MultiscaleDiscriminator, LossWeights, generator_losses,
-                                  discriminator_losses, contrastive_av_loss, crossmodal_l1)
+                                  discriminator_losses, contrastive_av_loss, crossmodal_l1, decorrelation_loss)
 from .model import PCAVS, PCAVSConfig, build_pcavs
 
 # %% auto #0
 __all__ = ['POSE_SOURCES', 'POSE_AUGS', 'RECIPES', 'TalkTaskConfig', 'talk_items', 'TalkGAN', 'frozen', 'mouth_mask', 'talk_loss',
-           'talk_metrics', 'talk_spec', 'talk_task', 'talk_viseme_task', 'talk_gan_task', 'talk_tiny_task', 'load_run',
-           'ship']
+           'talk_metrics', 'talk_spec', 'talk_task', 'talk_viseme_task', 'talk_disentangle_task', 'talk_gan_task',
+           'talk_tiny_task', 'load_run', 'ship']
 
 # %% ../../nbs/26_talk.train.ipynb #c006
 POSE_SOURCES = ("remouth", "target")
@@ -55,6 +55,10 @@ RECIPES = {
 # 'recon' plus a viseme classifier on the speech code (cross-entropy, weight 1): the synthetic stand-in for PC-AVS's
 # word-label head on LRW (an experiment, not the shipped recipe; see the lesson)
 RECIPES["recon-viseme"] = {**RECIPES["recon"], "viseme_ce": 1.0}
+# 'recon-viseme' plus a decorrelation penalty that keeps the identity frame's head pose out of the identity vector
+# (synthetic supervision: the renderer knows that pose; PC-AVS has no such term). The correlations are averaged over
+# about 100 batches (momentum 0.99), so the gradient, 1 − 0.99 of the weight, follows the true correlations, not noise.
+RECIPES["recon-disentangle"] = {**RECIPES["recon-viseme"], "id_pose": 200.0, "id_pose_momentum": 0.99}
 
 @dataclass
 class TalkTaskConfig:
@@ -105,11 +109,14 @@ class _Remouth(torch.utils.data.Dataset):
 # %% ../../nbs/26_talk.train.ipynb #c014
 class TalkGAN(nn.Module):
     "PCAVS + multi-scale PatchGAN discriminator, trained together by `talk_loss` (D's group at `d_lr_mult`× the lr); optionally a training-only viseme head on the speech code."
-    def __init__(self, model:PCAVS, d_cfg:DiscriminatorConfig|None=None, d_lr_mult:float=4.0, use_D:bool=True, viseme_head:bool=False):
+    def __init__(self, model:PCAVS, d_cfg:DiscriminatorConfig|None=None, d_lr_mult:float=4.0, use_D:bool=True, viseme_head:bool=False,
+                 decorrelate:bool=False):
         super().__init__()
         self.model, self.d_lr_mult = model, d_lr_mult
         self.D = MultiscaleDiscriminator(d_cfg or DiscriminatorConfig.small()) if use_D else None
         self.viseme_head = nn.Linear(model.cfg.pose.mouth_dim, len(VISEMES)) if viseme_head else None   # not part of the preset
+        # running (identity-vector dimension × angle) correlations for the `id_pose` penalty (training state, not the preset)
+        self.register_buffer("id_pose_corr", torch.zeros(model.cfg.identity.vec_dim, 3) if decorrelate else None)
     def param_groups(self):
         g = [{"params": list(self.model.parameters()) + (list(self.viseme_head.parameters()) if self.viseme_head is not None else [])}]
         return g + ([{"params": list(self.D.parameters()), "lr_mult": self.d_lr_mult}] if self.D is not None else [])
@@ -137,7 +144,8 @@ def talk_loss(gan:nn.Module, batch:dict, weights:dict|None=None) -> tuple[torch.
     gan = getattr(gan, "module", gan)                      # unwrap DDP
     weights = dict(weights or {})
     l1w, mouthw, codew = weights.pop("l1", 0.0), weights.pop("mouth", 0.0), weights.pop("mouth_code", 0.0)
-    posew, visw = weights.pop("pose_code", 0.0), weights.pop("viseme_ce", 0.0)
+    posew, visw, decw = weights.pop("pose_code", 0.0), weights.pop("viseme_ce", 0.0), weights.pop("id_pose", 0.0)
+    dec_m = weights.pop("id_pose_momentum", 0.9)
     w = LossWeights(**weights)
     m = gan.model
     B = batch["target"].shape[0]
@@ -161,6 +169,12 @@ def talk_loss(gan:nn.Module, batch:dict, weights:dict|None=None) -> tuple[torch.
         if gan.viseme_head is None: raise InputError("viseme_ce needs a TalkGAN built with viseme_head=True")
         vis = F.cross_entropy(gan.viseme_head(speech), batch["viseme"].long())
         loss = loss + visw * vis
+    if decw:    # no identity-vector dimension may correlate with the identity frame's (yaw, pitch, roll)
+        if gan.id_pose_corr is None: raise InputError("id_pose needs a TalkGAN built with decorrelate=True")
+        if "identity_pose" not in batch: raise InputError("id_pose needs the identity frame's pose: batch['identity_pose'] (B, 3)")
+        dec, corr = decorrelation_loss(idf.vec, batch["identity_pose"] / idf.vec.new_tensor(POSE_LIMITS), ema=gan.id_pose_corr, momentum=dec_m)
+        gan.id_pose_corr.copy_(corr)
+        loss = loss + decw * dec
     if mouthw:
         mask = mouth_mask(batch["landmarks"], fake.shape[-1])
         mouth = ((fake - batch["target"]).abs() * mask).sum() / (3 * mask.sum()).clamp_min(1)
@@ -175,6 +189,7 @@ def talk_loss(gan:nn.Module, batch:dict, weights:dict|None=None) -> tuple[torch.
     if codew: logs["mouth_code"] = float(code.detach())
     if posew: logs["pose_code"] = float(pcode.detach())
     if visw: logs["viseme_ce"] = float(vis.detach())
+    if decw: logs["id_pose_corr2"] = float(dec.detach())
     return loss, logs
 
 def talk_metrics(gan:nn.Module, batch:dict) -> dict:
@@ -195,7 +210,8 @@ def talk_spec(overrides:dict|None=None, task:TalkTaskConfig|None=None, train_def
                        val_every=500, ckpt_every=100, seed=tcfg.seed, find_unused_parameters=True), **(train_defaults or {})}
     cfg = TrainConfig(**{**defaults, **(overrides or {})})
     torch.manual_seed(cfg.seed)
-    gan = TalkGAN(build_pcavs(tcfg.model), d_lr_mult=tcfg.d_lr_mult, viseme_head=bool(tcfg.weights.get("viseme_ce")))
+    gan = TalkGAN(build_pcavs(tcfg.model), d_lr_mult=tcfg.d_lr_mult, viseme_head=bool(tcfg.weights.get("viseme_ce")),
+                  decorrelate=bool(tcfg.weights.get("id_pose")))
     train_ds, val_ds = talk_items("train", tcfg), None
     weights = dict(tcfg.weights)
     def on_end(model, history):
@@ -212,6 +228,11 @@ def talk_task(overrides:dict) -> dict:
 def talk_viseme_task(overrides:dict) -> dict:
     "The 'recon-viseme' recipe: `talk` plus a viseme classifier on the speech code (an experiment; not the shipped preset)."
     return talk_spec(overrides, TalkTaskConfig(recipe="recon-viseme"))
+
+@register_task("talk-disentangle")
+def talk_disentangle_task(overrides:dict) -> dict:
+    "The 'recon-disentangle' recipe: `talk-viseme` plus the identity-vector / identity-pose decorrelation penalty."
+    return talk_spec(overrides, TalkTaskConfig(recipe="recon-disentangle"))
 
 @register_task("talk-gan")
 def talk_gan_task(overrides:dict) -> dict:
