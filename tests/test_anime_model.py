@@ -251,6 +251,41 @@ def test_rfr_scale_fast_mode():
         with pytest.raises(InputError, match="rfr_scale"): m(x1, x2)
     assert anime_interp("small").rfr_scale == 1.0               # the official network is the default
 
+def test_scale_reduced_resolution_mode():
+    "scale < 1 runs the whole network on smaller frames; the full-size splat's detail restores what the downscale lost."
+    torch.manual_seed(0)
+    m = anime_interp("small").eval()
+    with torch.no_grad():
+        last = m.flownet.update_block.flow_head.conv2; last.weight.zero_(); last.bias.zero_()   # dF = 0: zero motion
+    x1, x2 = torch.rand(1, 3, 128, 192), torch.rand(1, 3, 128, 192)
+    with torch.no_grad():
+        ref = m(x1, x2)
+        m.scale = 1                                               # known value: scale 1 is the network itself, bit for bit
+        assert torch.equal(m(x1, x2).It, ref.It)
+        m.scale = 0.5
+        out = m(x1, x2)
+        assert out.It.shape == (1, 3, 128, 192) and out.F12.shape == (1, 2, 128, 192) and out.I1t.shape == (1, 3, 128, 192)
+        # a constant-colour pair splats to that colour: no detail to add, the output is the small output upsampled
+        c1 = c2 = torch.full((1, 3, 128, 192), 0.3)
+        small = F.interpolate(c1, size=(64, 96), mode='bilinear', antialias=True)
+        m.scale = 1; want = F.interpolate(m(small, small).It, size=(128, 192), mode='bicubic')
+        m.scale = 0.5; torch.testing.assert_close(m(c1, c2).It, want, atol=1e-5, rtol=0)
+        # with a GridNet that averages its two frames, zero motion gives exactly the full-size average:
+        # up(down(avg)) + avg - up(down(avg)) = avg
+        class Average(torch.nn.Module):
+            def forward(self, x0, *feats): return (x0[:, :3] + x0[:, 3:]) / 2
+        m.synnet = Average()
+        torch.testing.assert_close(m(x1, x2).It, (x1 + x2) / 2, atol=1e-5, rtol=0)
+        # estimate once, synthesize at several t (the video path) = forward at each t
+        mot = m.estimate_motion(x1, x2)
+        assert mot.F12.shape[-2:] == (64, 96)
+        torch.testing.assert_close(m.synthesize(x1, x2, mot, 0.25).It, m(x1, x2, t=0.25).It)
+    with pytest.raises(ShapeError, match="scale"): m(x1[..., :48, :], x2[..., :48, :])   # 24 rows < the 32 RFR needs
+    for bad in (0, -0.5, 1.5, "half", True):
+        m.scale = bad
+        with pytest.raises(InputError, match="scale"): m(x1, x2)
+    assert anime_interp("small").scale == 1.0                    # the trained network is the default
+
 def test_fused_gru_equals_plain_sepconvgru():
     gru = SepConvGRU(6, 5, 7).double()
     h, ctx, mot = (torch.randn(2, c, 4, 9, dtype=torch.float64) for c in (6, 5, 7))

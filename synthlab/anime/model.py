@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from ..core import ShapeError, InputError, img2tensor, tensor2img, pad_to_multiple, unpad, check_image_batch
-from ..flow import flow2tensor
+from ..flow import flow2tensor, forward_splat
 from ..hub import load_checkpoint, extract_state_dict, strip_prefix, load_state_dict_strict
 from .rfr import RFR, RFRConfig
 from .synthesis import FeatureExtractor, GridNet, splat_pyramid
@@ -46,7 +46,8 @@ class AnimeInterpConfig:
 # %% ../../nbs/14_anime.model.ipynb #c011
 @dataclass
 class InterpOutput:
-    "AnimeInterp's outputs: the official five, plus the frames splatted to time t and their coverage (0 = hole)."
+    "AnimeInterp's outputs: the official five, plus the frames splatted to time t and their coverage (0 = hole).\n\n"
+    "With `AnimeInterp.scale < 1` everything is frame-sized except `F12in`/`F21in` (1/8 of the reduced frames)."
     It: torch.Tensor       # (B,3,H,W) the in-between frame, not clamped
     F12: torch.Tensor      # (B,2,H,W) refined flow 1→2
     F21: torch.Tensor      # (B,2,H,W) refined flow 2→1
@@ -76,6 +77,7 @@ def check_rfr_scale(s, name:str="rfr_scale") -> float:
 class AnimeInterp(nn.Module):
     "AnimeInterp (CVPR 2021): frames `(B,3,H,W)` in [0,1] + SGM flows → the frame at time t. Official parameter names."
     rfr_scale: float = 1.0   # frame scale RFR runs at; 1 = the official network, < 1 = a faster, approximate mode
+    scale: float = 1.0       # frame scale the whole network runs at; < 1 = reduced-resolution mode (see `_synthesize_up`)
 
     def __init__(self, cfg:AnimeInterpConfig|None=None):
         super().__init__()
@@ -101,6 +103,7 @@ class AnimeInterp(nn.Module):
     def estimate_motion(self, I1, I2, F12i=None, F21i=None, iters:int|None=None) -> Motion:
         "Steps 1–2: feature pyramids of both frames and the RFR flows (missing SGM flows = zero flow)."
         self._check(I1, I2, F12i, F21i)
+        I1, I2 = self._shrink(I1, I2)     # scale < 1: the network sees smaller frames (guide flows: RFR rescales any size)
         Io = (torch.cat([I1, I2]) - 0.5) / 0.5                          # [-1, 1], as the official code
         o12, o21 = self._flows(Io, I1.shape[0], F12i, F21i, iters)      # first: the correlation volume is freed before
         feats = self.feat_ext(Io)                                        # the full-size features exist (lower peak memory)
@@ -121,10 +124,27 @@ class AnimeInterp(nn.Module):
         for o in (o12, o21): o.flow = self.flownet._finish(o.flow, H, W, h, w)   # small-frame pixels -> frame pixels
         return o12, o21
 
+    def _small_size(self, H:int, W:int) -> tuple[int, int]:
+        "The frame size the network runs at: `scale` of `(H, W)`, rounded to multiples of 4 (the model's padding unit)."
+        s = check_rfr_scale(self.scale, "scale")
+        h, w = (max(4, round(n * s / 4) * 4) for n in (H, W))
+        if min(h, w) < self.cfg.min_size:
+            raise ShapeError(f"scale={s} shrinks the {H}x{W} frames to {h}x{w}, below this AnimeInterp's "
+                             f"{self.cfg.min_size}x{self.cfg.min_size}", "use a larger scale (1 for small frames)")
+        return h, w
+
+    def _shrink(self, I1, I2):
+        "Both frames resized (bilinear, antialiased) to `_small_size`; unchanged at scale 1."
+        size = self._small_size(*I1.shape[-2:])
+        if size == tuple(I1.shape[-2:]): return I1, I2
+        return tuple(F.interpolate(x, size=size, mode='bilinear', align_corners=False, antialias=True) for x in (I1, I2))
+
     def synthesize(self, I1, I2, motion:Motion, t:float=0.5) -> InterpOutput:
         "Steps 3–4: splat frames and features to time `t` and run GridNet."
         if isinstance(t, torch.Tensor): t = t.to(I1).view(-1, 1, 1, 1)
         elif not 0 <= t <= 1: raise InputError(f"t must lie in [0, 1]; got {t}")
+        hw = tuple(motion.F12.shape[-2:])
+        if hw != tuple(I1.shape[-2:]) and hw == self._small_size(*I1.shape[-2:]): return self._synthesize_up(I1, I2, motion, t)
         b = I1.shape[0]
         flow_t = torch.cat([t * motion.F12, (1 - t) * motion.F21])     # F1t = t F12, F2t = (1-t) F21
         warped, wfeats, cover = splat_pyramid(torch.cat([I1, I2]), motion.feats, flow_t)
@@ -132,6 +152,23 @@ class AnimeInterp(nn.Module):
         It = self.synnet(pair(warped), *[pair(f) for f in wfeats])
         (I1t, I2t), (c1, c2) = warped.split(b), cover.split(b)
         return InterpOutput(It, motion.F12, motion.F21, motion.F12in, motion.F21in, I1t, I2t, c1, c2)
+
+    def _synthesize_up(self, I1, I2, motion:Motion, t) -> InterpOutput:
+        "Reduced-resolution mode: GridNet on the small frames, upsampled (bicubic), plus the high frequencies of the frames splatted at full size."
+        (H, W), (h, w), b = I1.shape[-2:], motion.F12.shape[-2:], I1.shape[0]
+        o = self.synthesize(*self._shrink(I1, I2), motion, t)               # the whole network, on the small frames
+        up = lambda x: F.interpolate(x, size=(H, W), mode='bicubic', align_corners=False)
+        down = lambda x: F.interpolate(x, size=(h, w), mode='bilinear', align_corners=False, antialias=True)
+        F12, F21 = (self.flownet._finish(f, H, W, h, w) for f in (o.F12, o.F21))   # small-frame pixels -> frame pixels
+        # the full-size frames splatted to t along those flows (images only), blended by (1-t, t) x coverage
+        warped, cover = forward_splat(torch.cat([I1, I2]), torch.cat([t * F12, (1 - t) * F21]), mode='average', eps=0,
+                                      return_coverage=True)
+        (I1t, I2t), (c1, c2) = warped.split(b), cover.split(b)
+        a1, a2 = (1 - t) * c1.clamp(max=1), t * c2.clamp(max=1)
+        It = up(o.It)
+        Wt = torch.where(a1 + a2 > 0, (a1 * I1t + a2 * I2t) / (a1 + a2).clamp(min=1e-6), It)   # holes: the network's frame
+        It = It + (Wt - up(down(Wt)))                                       # detail transfer: + what the small frames lost
+        return InterpOutput(It, F12, F21, o.F12in, o.F21in, I1t, I2t, c1, c2)
 
     def forward(self, I1:torch.Tensor, I2:torch.Tensor, F12i:torch.Tensor|None=None, F21i:torch.Tensor|None=None,
                 t:float=0.5, iters:int|None=None) -> InterpOutput:
