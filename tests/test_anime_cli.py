@@ -163,6 +163,21 @@ def test_rfr_scale_fast_mode_option(frames, tmp_path):
         assert rc == 2 and want in one_error_line(err), err
         assert not (tmp_path / "x.png").exists()
 
+def test_scale_fast_mode_option(frames, tmp_path):
+    "--scale 0.5 runs the whole network at half size; out-of-range values and other methods are one-line user errors."
+    from synthlab.anime.cli import load_interpolator
+    (d, T), o = frames, tmp_path / "half.png"
+    rc, out, err = run_main("interpolate", d / "A.png", d / "B.png", "-o", o, "--scale", "0.5", "--guide", "zero")
+    assert rc == 0, err
+    assert read_image(o).shape == T.frame1.shape
+    with warnings.catch_warnings(record=True):
+        assert load_interpolator(guide="zero", scale=0.5).model.scale == 0.5
+        assert load_interpolator(guide="zero").model.scale == 1.0              # off by default
+    for args, want in ((("--scale", "0"), "(0, 1]"), (("--scale", "0.5", "--method", "average"), "--scale only applies")):
+        rc, out, err = run_main("interpolate", d / "A.png", d / "B.png", "-o", tmp_path / "x.png", *args)
+        assert rc == 2 and want in one_error_line(err), err
+        assert not (tmp_path / "x.png").exists()
+
 def _official_state(prefix="module."):
     from synthlab.anime.model import anime_interp
     torch.manual_seed(0)

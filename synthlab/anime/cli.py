@@ -96,15 +96,17 @@ def _one_line(e:SynthlabError) -> SynthlabError:
     return type(e)(f"{lines[0].rstrip('.')}: {lines[1]}", hint)
 
 def load_interpolator(method:str="model", checkpoint=None, preset:str|None=None, guide:str|None=None,
-                      device="cpu", rfr_scale:float|None=None) -> Interpolator:
+                      device="cpu", rfr_scale:float|None=None, scale:float|None=None) -> Interpolator:
     "An `Interpolator` from the CLI's options: `method` model/dis/average; for model a `checkpoint` (official) or `preset`."
     _check_choice(method, METHODS, "method")
     if guide is not None: _check_choice(guide, GUIDES, "guide")
-    if rfr_scale is not None:
+    if rfr_scale is not None or scale is not None:
         from synthlab.anime.model import check_rfr_scale
-        rfr_scale = check_rfr_scale(rfr_scale, "--rfr-scale")
+        if rfr_scale is not None: rfr_scale = check_rfr_scale(rfr_scale, "--rfr-scale")
+        if scale is not None: scale = check_rfr_scale(scale, "--scale")
     if method != "model":
-        extra = [n for n, v in (("checkpoint", checkpoint), ("preset", preset), ("guide", guide), ("rfr-scale", rfr_scale)) if v is not None]
+        extra = [n for n, v in (("checkpoint", checkpoint), ("preset", preset), ("guide", guide), ("rfr-scale", rfr_scale),
+                                ("scale", scale)) if v is not None]
         if extra: raise InputError(f"--{extra[0]} only applies to --method model, not {method!r}")
         return AverageInterpolator() if method == "average" else DISInterpolator()
     if checkpoint is not None and preset is not None: raise InputError("give --checkpoint or --preset, not both")
@@ -122,6 +124,9 @@ def load_interpolator(method:str="model", checkpoint=None, preset:str|None=None,
     if rfr_scale is not None and rfr_scale != 1:
         model.rfr_scale = rfr_scale                          # fast mode: RFR on smaller frames (anime.model)
         name = f"{name}, RFR at {rfr_scale:g}x"
+    if scale is not None and scale != 1:
+        model.scale = scale                                  # fast mode: the whole network on smaller frames (anime.model)
+        name = f"{name}, at {scale:g}x size"
     return AnimeInterpolator(model, g, name=f"{name}+{g.upper()}")
 
 # %% ../../nbs/18_anime.cli.ipynb #c018
@@ -228,7 +233,7 @@ def _run_interpolate(args) -> int:
     if len(ins) > 2: raise InputError(f"got {len(ins)} inputs", "give two frames (A.png B.png) or one video (clip.mp4)")
     if len(ins) == 2 and any(is_video): raise InputError("give two frames (A.png B.png) or one video, not a video and another file")
     load = dict(method=args.method, checkpoint=args.checkpoint, preset=args.preset, guide=args.guide, device=args.device,
-                rfr_scale=args.rfr_scale)
+                rfr_scale=args.rfr_scale, scale=args.scale)
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -268,6 +273,8 @@ def register(subparsers) -> None:
     p.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
     p.add_argument("--rfr-scale", type=float, default=None, help="fast mode: run the flow refinement on frames scaled by "
                    "this factor, e.g. 0.5 (default 1 = the network as trained; other values change the output)")
+    p.add_argument("--scale", type=float, default=None, help="fast mode: run the whole network on frames scaled by this "
+                   "factor, e.g. 0.5, and upsample its frame with the full-size frames' detail (default 1 = as trained)")
     p.add_argument("--trim-end", action="store_true", help="video: end on the last input frame ((N-1)*FACTOR+1 frames) instead of holding it (N*FACTOR frames, same duration)")
     p.add_argument("--force", action="store_true", help="overwrite existing output files")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
