@@ -8,6 +8,7 @@ Quality: PSNR / SSIM (Whole; Easy / Medium / Hard for the synthetic set) of
   - the shipped model (hub preset `anime-small`; an untrained small AnimeInterp if it is not installed, and the report
     says so) with guide flows computed on the fly: the guide it was trained with (the CLI's default), SGM, and no guide
     (full run only),
+  - the same model in its reduced-resolution fast mode (`scale` 0.5, `synthlab interpolate --scale 0.5`) with its trained guide,
   - frame averaging and DIS-flow warping (synthlab.anime.baselines),
 on the 36 real Attack-on-Titan triplets (640x360, internal data, only scores are written), the 4 Sintel triplets
 (1024x436) and a held-out synthetic set per difficulty level (seeds TEST_SEED_OFFSET + 10^6*level + j of synthlab.anime.train,
@@ -18,7 +19,7 @@ Speed: seconds per frame at 960x540 and 1280x720, SGM and network separately, ea
 process (median of --runs runs, torch.set_num_threads(--threads)) with its peak memory (VmHWM = ru_maxrss of the process's own address space, which includes
 ~0.3 GB of Python/torch). The network is the official-size AnimeInterp with weights from the deterministic fill recipe
 (../shared/reference/fill_weights.py; random init if absent: the cost does not depend on the values), on two real anime
-frames with a constant init flow (3,-2)/(-3,2), as in NOTES.md section 5. SGM runs on the native 1280x720 AoT pair
+frames with a constant init flow (3,-2)/(-3,2), as in NOTES.md section 5 (the small preset also at `scale` 0.5 and `rfr_scale` 0.5). SGM runs on the native 1280x720 AoT pair
 (resized to 960x540 for the 540p row). The official code's numbers (NOTES.md section 5, the same 2-core machine) are
 the reference for the speed-up ratios: network 37.7 s @540p / 74.8 s @720p, SGM 63.2 s (quiet run; 91.8 s median of the
 noisy pass) @540p / 165.2 s @720p.
@@ -26,7 +27,7 @@ noisy pass) @540p / 165.2 s @720p.
 The machine is shared, so every section records the 1-minute load average before and after it.
 """
 from __future__ import annotations
-import argparse, json, math, os, platform, resource, statistics, subprocess, sys, time, warnings
+import argparse, copy, json, math, os, platform, resource, statistics, subprocess, sys, time, warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,6 +105,7 @@ def child(cfg: dict) -> dict:
             with warnings.catch_warnings(record=True): model, info = default_model()
             out["weights"] = info["name"]
             if cfg.get("rfr_scale"): model.rfr_scale = float(cfg["rfr_scale"])
+            if cfg.get("scale"): model.scale = float(cfg["scale"])
         model.eval()
         I1, I2 = img2tensor([a, b]).split(1)
         F = torch.empty(1, 2, H, W); F[:, 0], F[:, 1] = 3.0, -2.0
@@ -135,6 +137,7 @@ def speed(quick: bool, runs: int, threads: list) -> list:
         cfgs = [dict(what="sgm", label="960x540"), dict(what="sgm", label="1280x720"),
                 dict(what="network", model="preset", label="960x540", warmup=True), dict(what="network", model="preset", label="1280x720", warmup=True),
                 dict(what="network", model="preset", label="960x540", warmup=True, rfr_scale=0.5),
+                dict(what="network", model="preset", label="960x540", warmup=True, scale=0.5),
                 dict(what="network", model="official", label="960x540"), dict(what="network", model="official", label="1280x720")]
     rows = []
     for c0 in cfgs:
@@ -198,6 +201,8 @@ def quality(quick: bool) -> tuple[dict, dict]:
     interps = {"Average": AverageInterpolator(), "DIS": DISInterpolator(), f"{name} + {own.upper()} guide": AnimeInterpolator(model, own)}
     if own != "sgm": interps[f"{name} + SGM guide"] = AnimeInterpolator(model, "sgm")
     if not quick: interps[f"{name}, no guide"] = AnimeInterpolator(model, "zero")
+    fast = copy.deepcopy(model); fast.scale = 0.5                    # the reduced-resolution fast mode (--scale 0.5)
+    interps[f"{name} + {own.upper()} guide, scale 0.5"] = AnimeInterpolator(fast, own)
     res = {}
     for key, d in datasets(quick).items():
         if "missing" in d:
@@ -260,7 +265,7 @@ def markdown(rep: dict) -> str:
               "| what | weights | size | threads | runs (s) | median (s) | peak RSS (GB) | official (s) | speed-up | official peak (GB) | load |",
               "|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in s:
-            what = "SGM (segment + match + guide)" if r["what"] == "sgm" else f"network ({'official size' if r['model'] == 'official' else 'small preset'}{', rfr_scale ' + str(r['rfr_scale']) if r.get('rfr_scale') else ''})"
+            what = "SGM (segment + match + guide)" if r["what"] == "sgm" else f"network ({'official size' if r['model'] == 'official' else 'small preset'}{', rfr_scale ' + str(r['rfr_scale']) if r.get('rfr_scale') else ''}{', scale ' + str(r['scale']) if r.get('scale') else ''})"
             wts = r.get("weights", "–") if r["what"] == "network" else "no weights (handcrafted descriptors)"
             sp = f"{r['speedup']:.1f}x" if "speedup" in r else "–"
             runs = ", ".join(f"{x:.2f}" for x in r["runs_s"])
@@ -268,8 +273,9 @@ def markdown(rep: dict) -> str:
                      f"{r.get('official_s', '–')} | {sp} | {r.get('official_peak_gb', '–')} | {r['load_before']}→{r['load_after']} |")
         best = lambda rows: {tuple(r["size"]): r for r in sorted(rows, key=lambda r: -r["median_s"])}   # fastest thread count wins
         sg = best([r for r in s if r["what"] == "sgm"])
-        pre = best([r for r in s if r["what"] == "network" and r["model"] == "preset" and not r.get("rfr_scale")])
+        pre = best([r for r in s if r["what"] == "network" and r["model"] == "preset" and not r.get("rfr_scale") and not r.get("scale")])
         approx = best([r for r in s if r["what"] == "network" and r["model"] == "preset" and r.get("rfr_scale")])
+        reduced = best([r for r in s if r["what"] == "network" and r["model"] == "preset" and r.get("scale")])
         both = [k for k in pre if k in sg]
         if both:
             L += ["", "Small preset per in-between (fastest thread count): " + "; ".join(f"{k[0]}x{k[1]}: fast mode (no SGM) {pre[k]['median_s']:.2f} s, "
@@ -277,6 +283,10 @@ def markdown(rep: dict) -> str:
         for k, r in approx.items():
             L.append(f"\nApproximate fast mode (`--rfr-scale {r['rfr_scale']}`: flow refinement at {r['rfr_scale']} of the frame size, "
                      f"outputs differ from the trained network's) at {k[0]}x{k[1]}: {r['median_s']:.2f} s per in-between.")
+        for k, r in reduced.items():
+            L.append(f"\nReduced-resolution fast mode (`--scale {r['scale']}`: the whole network at {r['scale']} of the frame size, "
+                     f"its frame upsampled plus the full-size frames' splatted detail) at {k[0]}x{k[1]}: {r['median_s']:.2f} s per in-between"
+                     + (f" ({r['median_s'] / pre[k]['median_s']:.2f}x the full-size network)." if k in pre else "."))
         for r in sg.values():
             if True:
                 L.append(f"\nSGM at {r['size'][0]}x{r['size'][1]} on {r['frames']}: {r['segments'][0]}/{r['segments'][1]} segments, "
