@@ -46,8 +46,7 @@ class AnimeInterpConfig:
 # %% ../../nbs/14_anime.model.ipynb #c011
 @dataclass
 class InterpOutput:
-    "AnimeInterp's outputs: the official five, plus the frames splatted to time t and their coverage (0 = hole).\n\n"
-    "With `AnimeInterp.scale < 1` everything is frame-sized except `F12in`/`F21in` (1/8 of the reduced frames)."
+    "AnimeInterp's outputs: the official five, plus the frames splatted to time t and their coverage (0 = hole); with `scale < 1` all frame-sized except `F12in`/`F21in`."
     It: torch.Tensor       # (B,3,H,W) the in-between frame, not clamped
     F12: torch.Tensor      # (B,2,H,W) refined flow 1→2
     F21: torch.Tensor      # (B,2,H,W) refined flow 2→1
@@ -180,7 +179,7 @@ def anime_interp(size:str="official") -> AnimeInterp:
     if size not in ("official", "small"): raise InputError(f"size must be 'official' or 'small'; got {size!r}")
     return AnimeInterp(getattr(AnimeInterpConfig, size)())
 
-# %% ../../nbs/14_anime.model.ipynb #c023
+# %% ../../nbs/14_anime.model.ipynb #c025
 def load_official(path, device="cpu") -> AnimeInterp:
     "Load the official `anime_interp_full.ckpt` (`['model_state_dict']`, keys `module.*`) strictly into an official-size model."
     obj = load_checkpoint(path, map_location="cpu")
@@ -189,7 +188,7 @@ def load_official(path, device="cpu") -> AnimeInterp:
     load_state_dict_strict(model, strip_prefix(sd, "module."), name=f"checkpoint {Path(path).name}")
     return model.to(device).eval()
 
-# %% ../../nbs/14_anime.model.ipynb #c029
+# %% ../../nbs/14_anime.model.ipynb #c031
 def _as_flow(flow, name, hw, device):
     if flow is None: return None
     f = flow2tensor(flow)
