@@ -148,32 +148,19 @@ def test_user_errors(case, frames, clip, tmp_path):
     assert want in one_error_line(err)
     assert not o.exists() and not (tmp_path / "o.mp4").exists()
 
-def test_rfr_scale_fast_mode_option(frames, tmp_path):
-    "--rfr-scale 0.5 runs the model's fast mode; out-of-range values and other methods are one-line user errors."
+@pytest.mark.parametrize("flag,attr,bad,other", [("--rfr-scale", "rfr_scale", "2", "dis"), ("--scale", "scale", "0", "average")])
+def test_fast_mode_options(frames, tmp_path, flag, attr, bad, other):
+    """--rfr-scale 0.5 (RFR at half size) and --scale 0.5 (the whole network at half size) run the model's fast modes;
+    out-of-range values and other methods are one-line user errors."""
     from synthlab.anime.cli import load_interpolator
     (d, T), o = frames, tmp_path / "fast.png"
-    rc, out, err = run_main("interpolate", d / "A.png", d / "B.png", "-o", o, "--rfr-scale", "0.5", "--guide", "zero")
+    rc, out, err = run_main("interpolate", d / "A.png", d / "B.png", "-o", o, flag, "0.5", "--guide", "zero")
     assert rc == 0, err
     assert read_image(o).shape == T.frame1.shape
     with warnings.catch_warnings(record=True):
-        assert load_interpolator(guide="zero", rfr_scale=0.5).model.rfr_scale == 0.5
-        assert load_interpolator(guide="zero").model.rfr_scale == 1.0          # off by default
-    for args, want in ((("--rfr-scale", "2"), "(0, 1]"), (("--rfr-scale", "0.5", "--method", "dis"), "--rfr-scale only applies")):
-        rc, out, err = run_main("interpolate", d / "A.png", d / "B.png", "-o", tmp_path / "x.png", *args)
-        assert rc == 2 and want in one_error_line(err), err
-        assert not (tmp_path / "x.png").exists()
-
-def test_scale_fast_mode_option(frames, tmp_path):
-    "--scale 0.5 runs the whole network at half size; out-of-range values and other methods are one-line user errors."
-    from synthlab.anime.cli import load_interpolator
-    (d, T), o = frames, tmp_path / "half.png"
-    rc, out, err = run_main("interpolate", d / "A.png", d / "B.png", "-o", o, "--scale", "0.5", "--guide", "zero")
-    assert rc == 0, err
-    assert read_image(o).shape == T.frame1.shape
-    with warnings.catch_warnings(record=True):
-        assert load_interpolator(guide="zero", scale=0.5).model.scale == 0.5
-        assert load_interpolator(guide="zero").model.scale == 1.0              # off by default
-    for args, want in ((("--scale", "0"), "(0, 1]"), (("--scale", "0.5", "--method", "average"), "--scale only applies")):
+        assert getattr(load_interpolator(guide="zero", **{attr: 0.5}).model, attr) == 0.5
+        assert getattr(load_interpolator(guide="zero").model, attr) == 1.0        # off by default
+    for args, want in (((flag, bad), "(0, 1]"), ((flag, "0.5", "--method", other), f"{flag} only applies")):
         rc, out, err = run_main("interpolate", d / "A.png", d / "B.png", "-o", tmp_path / "x.png", *args)
         assert rc == 2 and want in one_error_line(err), err
         assert not (tmp_path / "x.png").exists()
