@@ -58,7 +58,8 @@ RECIPES["recon-viseme"] = {**RECIPES["recon"], "viseme_ce": 1.0}
 # 'recon' plus a linear adversary that keeps the identity frame's head pose out of the identity vector (synthetic
 # supervision: the renderer knows that pose; PC-AVS has no such term): a linear probe learns to read (yaw, pitch, roll)
 # from the vector, and net V is penalised by the correlation of what the probe reads with the truth (averaged over
-# about 10 batches, momentum 0.9). See the lesson for why a per-dimension penalty was not enough.
+# about 10 batches, momentum 0.9). An experiment, not the shipped recipe: measured in the lesson, this probe did not
+# learn to read the pose, and the leak stayed.
 RECIPES["recon-disentangle"] = {**RECIPES["recon"], "id_pose": 20.0, "id_pose_momentum": 0.9}
 
 @dataclass
@@ -239,7 +240,7 @@ def talk_viseme_task(overrides:dict) -> dict:
 
 @register_task("talk-disentangle")
 def talk_disentangle_task(overrides:dict) -> dict:
-    "The 'recon-disentangle' recipe: `talk` plus a linear adversary that keeps the identity frame's pose out of the identity vector."
+    "The 'recon-disentangle' recipe: `talk` plus a linear pose adversary on the identity vector (an experiment; not the shipped preset)."
     return talk_spec(overrides, TalkTaskConfig(recipe="recon-disentangle"))
 
 @register_task("talk-gan")
