@@ -21,9 +21,8 @@ from .losses import (DiscriminatorConfig, MultiscaleDiscriminator, LossWeights, 
 from .model import PCAVS, PCAVSConfig, build_pcavs
 
 # %% auto #0
-__all__ = ['POSE_SOURCES', 'POSE_AUGS', 'RECIPES', 'TalkTaskConfig', 'talk_items', 'TalkGAN', 'frozen', 'mouth_mask', 'talk_loss',
-           'talk_metrics', 'talk_spec', 'talk_task', 'talk_viseme_task', 'talk_disentangle_task', 'talk_gan_task',
-           'talk_tiny_task', 'load_run', 'ship']
+__all__ = ['POSE_SOURCES', 'POSE_AUGS', 'RECIPES', 'RECIPE_TASKS', 'TalkTaskConfig', 'talk_items', 'TalkGAN', 'frozen',
+           'mouth_mask', 'talk_loss', 'talk_metrics', 'talk_spec', 'talk_task', 'talk_tiny_task', 'load_run', 'ship']
 
 # %% ../../nbs/26_talk.train.ipynb #c006
 POSE_SOURCES = ("remouth", "target")
@@ -110,7 +109,7 @@ class _Remouth(torch.utils.data.Dataset):
 
 # %% ../../nbs/26_talk.train.ipynb #c014
 class TalkGAN(nn.Module):
-    "PCAVS + multi-scale PatchGAN discriminator, trained together by `talk_loss` (D's group at `d_lr_mult`× the lr); optionally a training-only viseme head on the speech code."
+    "PCAVS + multi-scale PatchGAN discriminator, trained together by `talk_loss` (D's group at `d_lr_mult`× the lr); optionally training-only heads: a viseme classifier on the speech code, a pose probe on the identity vector."
     def __init__(self, model:PCAVS, d_cfg:DiscriminatorConfig|None=None, d_lr_mult:float=4.0, use_D:bool=True, viseme_head:bool=False,
                  pose_adversary:bool=False, probe_lr_mult:float=10.0):
         super().__init__()
@@ -147,7 +146,6 @@ def mouth_mask(landmarks:torch.Tensor, size:int, margin:float=4.0) -> torch.Tens
 
 def talk_loss(gan:nn.Module, batch:dict, weights:dict|None=None) -> tuple[torch.Tensor, dict]:
     "One PC-AVS step for the one loop: G losses (D frozen) + D hinge (fake detached), and the logs."
-    gan = getattr(gan, "module", gan)                      # unwrap DDP
     weights = dict(weights or {})
     l1w, mouthw, codew = weights.pop("l1", 0.0), weights.pop("mouth", 0.0), weights.pop("mouth_code", 0.0)
     posew, visw, advw = weights.pop("pose_code", 0.0), weights.pop("viseme_ce", 0.0), weights.pop("id_pose", 0.0)
@@ -203,7 +201,6 @@ def talk_loss(gan:nn.Module, batch:dict, weights:dict|None=None) -> tuple[torch.
 
 def talk_metrics(gan:nn.Module, batch:dict) -> dict:
     "Validation: L1 and PSNR of the reconstruction (fixed noise), and the contrastive sync accuracy."
-    gan = getattr(gan, "module", gan)
     m = gan.model
     out = m(batch["identity"], batch["mel"], batch["pose_source"], noise="buffers")
     mse = ((out.image - batch["target"]) / 2).pow(2).flatten(1).mean(1)
@@ -233,20 +230,19 @@ def talk_task(overrides:dict) -> dict:
     "`synthlab train talk`: the small PC-AVS preset on synthetic heads (the 'recon' recipe, 3000 steps of 16 by default)."
     return talk_spec(overrides)
 
-@register_task("talk-viseme")
-def talk_viseme_task(overrides:dict) -> dict:
-    "The 'recon-viseme' recipe: `talk` plus a viseme classifier on the speech code (an experiment; not the shipped preset)."
-    return talk_spec(overrides, TalkTaskConfig(recipe="recon-viseme"))
+# the other recipes, one task each: the same data and loop, only the loss weights differ
+RECIPE_TASKS = {
+    "talk-gan": ("official", "the same data with PC-AVS's own loss weights (hinge GAN + feature matching + contrastive 100)"),
+    "talk-viseme": ("recon-viseme", "`talk` plus a viseme classifier on the speech code (an experiment; not the shipped preset)"),
+    "talk-disentangle": ("recon-disentangle", "`talk` plus a linear pose adversary on the identity vector (an experiment; not the shipped preset)"),
+}
 
-@register_task("talk-disentangle")
-def talk_disentangle_task(overrides:dict) -> dict:
-    "The 'recon-disentangle' recipe: `talk` plus a linear pose adversary on the identity vector (an experiment; not the shipped preset)."
-    return talk_spec(overrides, TalkTaskConfig(recipe="recon-disentangle"))
+def _recipe_task(name:str, recipe:str, doc:str):
+    def task(overrides:dict) -> dict: return talk_spec(overrides, TalkTaskConfig(recipe=recipe))
+    task.__name__, task.__doc__ = name.replace("-", "_") + "_task", f"`synthlab train {name}` ('{recipe}' recipe): {doc}."
+    return register_task(name)(task)
 
-@register_task("talk-gan")
-def talk_gan_task(overrides:dict) -> dict:
-    "`synthlab train talk-gan`: the same data with PC-AVS's own loss weights (hinge GAN + feature matching + contrastive 100)."
-    return talk_spec(overrides, TalkTaskConfig(recipe="official"))
+for _name, (_recipe, _doc) in RECIPE_TASKS.items(): _recipe_task(_name, _recipe, _doc)
 
 @register_task("talk-tiny")
 def talk_tiny_task(overrides:dict) -> dict:
