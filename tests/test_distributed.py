@@ -108,3 +108,20 @@ def test_loss_that_bypasses_forward_still_syncs_gradients(tmp_path):
     fit(spec["model"], spec["train_ds"], toy.direct_loss, spec["cfg"])
     w1, w2 = spec["model"].state_dict(), weights(tmp_path / "ddp")
     for k in w1: torch.testing.assert_close(w2[k], w1[k], atol=1e-6, rtol=1e-6)
+
+
+def test_probe_adversary_bank_holds_every_process_rows(tmp_path):
+    "Under 2 gloo processes each ProbeAdversary pushes both processes' rows (rank order), so both fit the same probe."
+    script = ROOT / "tests" / "ddp_adversary.py"
+    run = finish(subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
+                                   "--master_port", str(free_port()), str(script), str(tmp_path)],
+                                  cwd=ROOT, env={**{k: v for k, v in os.environ.items() if k not in ("WORLD_SIZE", "RANK", "LOCAL_RANK")},
+                                                 "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)},
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    b0, b1 = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
+    assert int(b0["seen"]) == int(b1["seen"]) == 12                                 # 3 steps × 2 rows × 2 processes
+    for k in ("bank_x", "bank_y"): torch.testing.assert_close(b0[k], b1[k], atol=0, rtol=0)   # identical banks: the same probe
+    ranks = b0["bank_x"][:12, 0].round().tolist()
+    assert ranks == [0, 0, 1, 1] * 3                                                # each step: rank 0's rows, then rank 1's
+

@@ -6,7 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from synthlab.core import ShapeError, InputError, CheckpointError
 from synthlab.anime.sgm import VGG19Features
-from synthlab.talk.losses import (av_logits, contrastive_av_loss, crossmodal_l1, DiscriminatorConfig, NLayerDiscriminator,
+from synthlab.talk.losses import (ProbeAdversary, ridge_fit, av_logits, contrastive_av_loss, crossmodal_l1, DiscriminatorConfig, NLayerDiscriminator,
                                   MultiscaleDiscriminator, d_hinge_loss, g_hinge_loss, divide_pred, feature_matching_loss,
                                   VGG19Perceptual, perceptual_loss, VGG_LAYER_WEIGHTS, LossWeights, generator_losses,
                                   discriminator_losses, decorrelation_loss)
@@ -476,3 +476,124 @@ class TestDecorrelationLoss:
         with pytest.raises(InputError, match="at least 2"): decorrelation_loss(x[:1], torch.randn(1, 2))
         with pytest.raises(ShapeError, match="ema"): decorrelation_loss(x, torch.randn(4, 2), ema=torch.zeros(2, 2))
         with pytest.raises(InputError, match="momentum"): decorrelation_loss(x, torch.randn(4, 2), momentum=1.0)
+
+
+class TestRidgeFit:
+    "Closed-form ridge regression (standardised inputs, unpenalised intercept): the probe the evaluation scores and the adversary uses."
+    def test_smoke(self):
+        r = ridge_fit(torch.randn(20, 5), torch.randn(20, 3))
+        assert r.w.shape == (5, 3) and r.w.dtype == torch.float64 and r(torch.randn(7, 5)).shape == (7, 3)
+        assert r(torch.randn(2, 5)).dtype == torch.float32                        # predicts in the input's dtype
+
+    def test_known_values(self):
+        g = torch.Generator().manual_seed(0)
+        X = torch.randn(40, 3, generator=g, dtype=torch.float64) * torch.tensor([1.0, 5.0, 0.1], dtype=torch.float64) + 2
+        Y = X @ torch.tensor([[1.0], [-0.5], [4.0]], dtype=torch.float64) + 3
+        torch.testing.assert_close(ridge_fit(X, Y, alpha=1e-9)(X), Y, atol=1e-6, rtol=0)   # noiseless: exact
+        # the normal equations on standardised inputs, written out
+        alpha = 7.0
+        mu, sd = X.mean(0), X.std(0, unbiased=False)
+        Xs = (X - mu) / sd
+        w = torch.linalg.inv(Xs.T @ Xs + alpha * torch.eye(3, dtype=X.dtype)) @ Xs.T @ (Y - Y.mean(0))
+        torch.testing.assert_close(ridge_fit(X, Y, alpha)(X), Xs @ w + Y.mean(0))
+        # a huge penalty predicts the mean; 1-d targets stay 1-d
+        torch.testing.assert_close(ridge_fit(X, Y[:, 0], alpha=1e12)(X), Y[:, 0].mean().expand(40), atol=1e-6, rtol=0)
+
+    def test_matches_the_evaluation_probe(self):
+        from synthlab.talk.evaluate import ridge_r2
+        g = torch.Generator().manual_seed(1)
+        X, y = torch.randn(60, 4, generator=g, dtype=torch.float64), torch.randn(60, generator=g, dtype=torch.float64)
+        y = y + X[:, 0]
+        pred = ridge_fit(X[:40], y[:40])(X[40:])
+        want = 1 - ((y[40:] - pred) ** 2).sum() / ((y[40:] - y[40:].mean()) ** 2).sum()
+        assert ridge_r2(X[:40].numpy(), y[:40].numpy(), X[40:].numpy(), y[40:].numpy()) == pytest.approx(float(want), abs=1e-12)
+
+    def test_no_gradient_into_the_fit(self):
+        X = torch.randn(10, 3, requires_grad=True)
+        r = ridge_fit(X, torch.randn(10))
+        assert not r.w.requires_grad and not r.mu.requires_grad
+
+    def test_exceptions(self):
+        with pytest.raises(ShapeError, match="rows"): ridge_fit(torch.randn(5, 2), torch.randn(4))
+        with pytest.raises(ShapeError, match=r"\(N, D\)"): ridge_fit(torch.randn(5), torch.randn(5))
+        with pytest.raises(InputError, match="at least 2"): ridge_fit(torch.randn(1, 2), torch.randn(1))
+        with pytest.raises(InputError, match="alpha"): ridge_fit(torch.randn(5, 2), torch.randn(5), alpha=0)
+
+
+class TestProbeAdversary:
+    "A ridge probe refitted each step on a bank of recent pairs; its reading on the fresh batch is decorrelated from the truth."
+    def test_smoke_zero_until_the_bank_fills(self):
+        adv = ProbeAdversary(6, 2, bank=16, min_rows=8)
+        x = torch.randn(4, 6, requires_grad=True)
+        loss, logs = adv(x, torch.randn(4, 2))
+        assert float(loss) == 0 and not loss.requires_grad and logs == {} and adv.rows == 4
+        adv(torch.randn(4, 6), torch.randn(4, 2))
+        loss, logs = adv(x, torch.randn(4, 2))
+        assert loss.requires_grad and set(logs) == {"probe_leak", "probe_corr"} and adv.rows == 12
+        assert list(adv.parameters()) == []                                           # nothing for the optimiser
+
+    def test_known_value_and_order(self):
+        "The penalty is decorrelation_loss of the probe fitted on the bank *before* this batch joins it."
+        g = torch.Generator().manual_seed(0)
+        adv = ProbeAdversary(5, 2, bank=32, alpha=2.0, momentum=0.5, min_rows=10)
+        X0, Y0 = torch.randn(12, 5, generator=g), torch.randn(12, 2, generator=g)
+        adv(X0, Y0)
+        X1 = torch.randn(8, 5, generator=g); Y1 = X1[:, :2] + 0.1 * torch.randn(8, 2, generator=g)
+        loss, logs = adv(X1, Y1)
+        want, table = decorrelation_loss(ridge_fit(X0, Y0, 2.0)(X1), Y1, ema=torch.zeros(2, 2), momentum=0.5)
+        assert float(loss) == pytest.approx(float(want), rel=1e-5) and logs["probe_leak"] == pytest.approx(float(want), rel=1e-5)
+        torch.testing.assert_close(adv.corr, table)
+        torch.testing.assert_close(adv.bank_x[:20], torch.cat([X0, X1]))
+
+    def test_ring_bank_keeps_the_newest_rows(self):
+        adv = ProbeAdversary(1, 1, bank=4, min_rows=2)
+        for k in range(3): adv.push(torch.arange(3 * k, 3 * k + 3.0)[:, None], torch.zeros(3, 1))
+        assert int(adv.seen) == 9 and adv.rows == 4
+        assert sorted(adv.bank_x.view(-1).tolist()) == [5.0, 6.0, 7.0, 8.0]
+        adv.push(torch.arange(100, 110.0)[:, None], torch.zeros(10, 1))              # more rows than the bank
+        assert sorted(adv.bank_x.view(-1).tolist()) == [106.0, 107.0, 108.0, 109.0] and int(adv.seen) == 19
+
+    def test_state_round_trip(self):
+        a = ProbeAdversary(3, 1, bank=8, min_rows=2)
+        a(torch.randn(5, 3), torch.randn(5, 1)); a(torch.randn(5, 3), torch.randn(5, 1))
+        b = ProbeAdversary(3, 1, bank=8, min_rows=2)
+        b.load_state_dict(a.state_dict())
+        x, y = torch.randn(4, 3), torch.randn(4, 1)
+        assert float(a(x, y)[0]) == pytest.approx(float(b(x, y)[0]), rel=1e-6) and b.rows == a.rows == 8
+
+    def test_gradient_removes_the_leak(self):
+        "An encoder trained against it stops leaking: held-out ridge R² of the factor from ~1 to ~0."
+        g = torch.Generator().manual_seed(0); torch.manual_seed(0)
+        def codes(enc, n):
+            f = torch.randn(n, 1, generator=g)
+            return enc(torch.cat([3 * torch.randn(n, 8, generator=g), f], 1)), f
+        def r2(enc):
+            (xa, fa), (xb, fb) = codes(enc, 300), codes(enc, 300)
+            p = ridge_fit(xa.detach(), fa)(xb.detach())
+            return float(1 - (p - fb).pow(2).sum() / (fb - fb.mean()).pow(2).sum())
+        enc = torch.nn.Linear(9, 12)
+        adv, opt = ProbeAdversary(12, 1, bank=128, min_rows=32), torch.optim.Adam(enc.parameters(), lr=3e-3)
+        before = r2(enc)
+        for _ in range(500):
+            loss, _ = adv(*codes(enc, 32))
+            if loss.requires_grad: opt.zero_grad(); (20 * loss).backward(); opt.step()
+        assert before > 0.95 and r2(enc) < 0.1
+
+    def test_gradcheck(self):
+        adv = ProbeAdversary(3, 2, bank=16, min_rows=4).double()
+        g = torch.Generator().manual_seed(3)
+        adv.push(torch.randn(10, 3, generator=g, dtype=torch.float64), torch.randn(10, 2, generator=g, dtype=torch.float64))
+        x, y = torch.randn(6, 3, generator=g, dtype=torch.float64, requires_grad=True), torch.randn(6, 2, generator=g, dtype=torch.float64)
+        probe = ridge_fit(adv.bank_x[:10], adv.bank_y[:10])
+        assert torch.autograd.gradcheck(lambda c: decorrelation_loss(probe(c), y, ema=adv.corr)[0], (x,))
+        loss, _ = adv(x, y); loss.backward()
+        assert x.grad is not None and x.grad.abs().sum() > 0
+
+    def test_exceptions(self):
+        with pytest.raises(InputError, match="min_rows"): ProbeAdversary(3, 1, bank=8, min_rows=9)
+        with pytest.raises(InputError, match="alpha"): ProbeAdversary(3, 1, alpha=-1)
+        with pytest.raises(InputError, match="momentum"): ProbeAdversary(3, 1, momentum=1.0)
+        adv = ProbeAdversary(3, 2, bank=8, min_rows=2)
+        with pytest.raises(ShapeError, match=r"code must be \(B, 3\)"): adv(torch.randn(4, 5), torch.randn(4, 2))
+        with pytest.raises(ShapeError, match="factors must be"): adv(torch.randn(4, 3), torch.randn(4, 1))
+        assert adv.rows == 0                                                          # a rejected batch is not remembered

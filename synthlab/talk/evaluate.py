@@ -21,6 +21,7 @@ from ..metrics import ssim, cpbd, lmd
 from .data import (render_face, make_clip, TalkClip, TRAIN_IDS, TEST_IDS, split_ids, LM_GROUPS,
                                 identity_for)
 from .audio import rms_normalize
+from .losses import ridge_fit
 
 # %% auto #0
 __all__ = ['MOUTH', 'LANDMARK_TRAIN_DEFAULTS', 'MOUTH_BOX', 'SYNC_FPS', 'SYNC_SR', 'SYNC_TRAIN_DEFAULTS', 'LandmarkConfig',
@@ -676,12 +677,8 @@ def _standardise(tr:torch.Tensor, te:torch.Tensor):
 
 def ridge_r2(Xtr, ytr, Xte, yte, alpha:float=1.0) -> float:
     "Held-out R² of ridge regression (standardised inputs, penalty `alpha`, intercept unpenalised); 1 − SSE/SST with the test mean."
-    Xtr, Xte = _standardise(torch.as_tensor(Xtr, dtype=torch.float64), torch.as_tensor(Xte, dtype=torch.float64))
     ytr, yte = torch.as_tensor(ytr, dtype=torch.float64).view(-1), torch.as_tensor(yte, dtype=torch.float64).view(-1)
-    ym = ytr.mean()
-    A = Xtr.T @ Xtr + alpha * torch.eye(Xtr.shape[1], dtype=torch.float64)
-    w = torch.linalg.solve(A, Xtr.T @ (ytr - ym))
-    pred = Xte @ w + ym
+    pred = ridge_fit(torch.as_tensor(Xtr, dtype=torch.float64), ytr, alpha)(torch.as_tensor(Xte, dtype=torch.float64))
     sst = ((yte - yte.mean()) ** 2).sum()
     return float(1 - ((yte - pred) ** 2).sum() / sst) if sst > 0 else float("nan")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, asdict
 from collections.abc import Mapping
+from typing import NamedTuple
 from pathlib import Path
 import torch
 import torch.nn as nn
@@ -22,7 +23,7 @@ from ..anime.sgm import VGG19Features
 __all__ = ['VGG_LAYER_WEIGHTS', 'av_logits', 'contrastive_av_loss', 'crossmodal_l1', 'DiscriminatorConfig', 'NLayerDiscriminator',
            'MultiscaleDiscriminator', 'd_hinge_loss', 'g_hinge_loss', 'divide_pred', 'feature_matching_loss',
            'VGG19Perceptual', 'perceptual_loss', 'LossWeights', 'generator_losses', 'discriminator_losses',
-           'decorrelation_loss']
+           'decorrelation_loss', 'Ridge', 'ridge_fit', 'ProbeAdversary']
 
 # %% ../../nbs/24_talk.losses.ipynb #c007
 def _features(x, name:str) -> torch.Tensor:
@@ -371,3 +372,68 @@ def decorrelation_loss(code:torch.Tensor,              # (B, D) codes
         if ema.shape != corr.shape: raise ShapeError(f"ema must be {tuple(corr.shape)}, got {tuple(ema.shape)}")
         corr = momentum * ema.detach().to(corr) + (1 - momentum) * corr
     return corr.pow(2).sum(0).mean(), corr.detach()
+
+# %% ../../nbs/24_talk.losses.ipynb #c064
+class Ridge(NamedTuple):
+    "A fitted ridge regression: `(X - mu) / sd @ w + ym`."
+    mu: torch.Tensor; sd: torch.Tensor; w: torch.Tensor; ym: torch.Tensor
+    def __call__(self, X:torch.Tensor) -> torch.Tensor:
+        return (X - self.mu.to(X)) / self.sd.to(X) @ self.w.to(X) + self.ym.to(X)
+
+def ridge_fit(X:torch.Tensor,                  # (N, D) inputs
+              Y:torch.Tensor,                  # (N,) or (N, K) targets
+              alpha:float=1.0) -> Ridge:       # penalty on the weights of the standardised inputs
+    "Ridge regression in closed form, in float64 and without gradient: standardised inputs, unpenalised intercept."
+    if X.ndim != 2 or Y.ndim not in (1, 2): raise ShapeError(f"X must be (N, D) and Y (N,) or (N, K); got {tuple(X.shape)} and {tuple(Y.shape)}")
+    if X.shape[0] != Y.shape[0]: raise ShapeError(f"X has {X.shape[0]} rows but Y {Y.shape[0]}", "give one target row per input row")
+    if X.shape[0] < 2: raise InputError("a ridge fit needs at least 2 rows")
+    if not alpha > 0: raise InputError(f"alpha must be > 0, got {alpha!r}")
+    with torch.no_grad():
+        X, Y = X.detach().double(), Y.detach().double()
+        mu, sd = X.mean(0), X.std(0, unbiased=False).clamp_min(1e-6)
+        Xs, ym = (X - mu) / sd, Y.mean(0)
+        w = torch.linalg.solve(Xs.T @ Xs + alpha * torch.eye(X.shape[1], dtype=X.dtype), Xs.T @ (Y - ym))
+    return Ridge(mu, sd, w, ym)
+
+# %% ../../nbs/24_talk.losses.ipynb #c069
+def _gather_rows(t:torch.Tensor) -> torch.Tensor:
+    "Concatenate `t` from every process of an initialised process group (rank order; same shape on each), or return it."
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()) or torch.distributed.get_world_size() == 1: return t
+    out = [torch.empty_like(t) for _ in range(torch.distributed.get_world_size())]
+    torch.distributed.all_gather(out, t.contiguous())
+    return torch.cat(out)
+
+class ProbeAdversary(nn.Module):
+    "A closed-form ridge probe code → factors, refitted each step on a bank of recent pairs; `forward` returns the decorrelation penalty of what it reads on the batch (0 until the bank holds `min_rows`)."
+    def __init__(self, code_dim:int, n_factors:int, bank:int=1024, alpha:float=1.0, momentum:float=0.9, min_rows:int=256):
+        super().__init__()
+        if not 2 <= min_rows <= bank: raise InputError(f"need 2 <= min_rows <= bank, got min_rows={min_rows}, bank={bank}")
+        if not alpha > 0: raise InputError(f"alpha must be > 0, got {alpha!r}")
+        if not 0 <= momentum < 1: raise InputError(f"momentum must be in [0, 1), got {momentum!r}")
+        self.alpha, self.momentum, self.min_rows = float(alpha), float(momentum), int(min_rows)
+        self.register_buffer("bank_x", torch.zeros(bank, code_dim))
+        self.register_buffer("bank_y", torch.zeros(bank, n_factors))
+        self.register_buffer("seen", torch.zeros((), dtype=torch.long))    # rows pushed so far (the bank is a ring)
+        self.register_buffer("corr", torch.zeros(n_factors, n_factors))     # running (probe output × factor) correlations
+    @property
+    def rows(self) -> int: return min(int(self.seen), self.bank_x.shape[0])
+    def push(self, code:torch.Tensor, factors:torch.Tensor):
+        "Add rows to the bank (detached; under DDP every process's rows, in rank order), overwriting the oldest."
+        code, factors = _gather_rows(code.detach()), _gather_rows(factors.detach())
+        n, N = code.shape[0], self.bank_x.shape[0]
+        code, factors = code[-N:], factors[-N:]                                # more rows than the bank: the last N
+        idx = (int(self.seen) + n - len(code) + torch.arange(len(code), device=self.seen.device)) % N
+        self.bank_x[idx], self.bank_y[idx] = code.to(self.bank_x), factors.to(self.bank_y)
+        self.seen += n
+    def forward(self, code:torch.Tensor, factors:torch.Tensor) -> tuple[torch.Tensor, dict]:
+        if code.ndim != 2 or code.shape[1] != self.bank_x.shape[1]: raise ShapeError(f"code must be (B, {self.bank_x.shape[1]}), got {tuple(code.shape)}")
+        if factors.shape != (code.shape[0], self.bank_y.shape[1]): raise ShapeError(f"factors must be ({code.shape[0]}, {self.bank_y.shape[1]}), got {tuple(factors.shape)}")
+        loss, logs = code.new_zeros(()), {}
+        if self.rows >= self.min_rows:
+            probe = ridge_fit(self.bank_x[:self.rows], self.bank_y[:self.rows], self.alpha)      # 1. the evaluation's probe, on the bank
+            read = probe(code)                                                                  # 2. what it reads on this fresh batch
+            loss, corr = decorrelation_loss(read, factors, ema=self.corr, momentum=self.momentum)  # 3. made uncorrelated with the truth
+            self.corr.copy_(corr)
+            logs = {"probe_leak": float(loss.detach()), "probe_corr": float(corr.diagonal().abs().mean())}
+        self.push(code, factors)                                                                # 4. then remembered
+        return loss, logs
