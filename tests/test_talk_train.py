@@ -170,9 +170,10 @@ def test_identity_pose_adversary_term(batch):
 
 def test_disentangle_task_and_training_state_stay_out_of_the_preset(tmp_path):
     from synthlab.train import get_task
-    spec = get_task("talk-disentangle")({"max_steps": 1})
+    spec = get_task("talk")({"max_steps": 1})                                      # the shipped recipe has the adversary
     assert spec["task"].recipe == "recon-disentangle" and spec["model"].pose_adversary is not None
-    assert get_task("talk")({"max_steps": 1})["model"].pose_adversary is None
+    recon = get_task("talk-recon")({"max_steps": 1})
+    assert recon["task"].recipe == "recon" and recon["model"].pose_adversary is None
     keys = set(spec["model"].state_dict())
     assert {"pose_adversary.bank_x", "pose_adversary.corr", "pose_adversary.seen"} <= keys      # resumable
     assert not any(k.startswith("model.") and "adversary" in k for k in keys)

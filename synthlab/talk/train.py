@@ -71,7 +71,7 @@ class TalkTaskConfig:
     pose_source: str = "remouth"       # 'remouth' (synthetic re-render, default) or 'target' (official: augmented target)
     pose_aug: str = "photometric"      # the re-rendered pose source's augmentation: colour + blur/sharpen, or 'pcavs' (+ squeeze, keystone, crop)
     seed: int = 0
-    recipe: str = "recon"              # loss weights: 'recon' (CPU preset) or 'official' (PC-AVS's λs, GAN included)
+    recipe: str = "recon-disentangle"  # loss weights: the CPU preset's ('recon' + pose adversary) or 'official' (PC-AVS's λs, GAN included)
     d_lr_mult: float = 4.0             # two-time-scale update: lr_D = 4 · lr_G (official 2e-3 vs 5e-4)
     model: str = "small"               # PCAVS size name (build_pcavs)
 
@@ -219,14 +219,14 @@ def talk_spec(overrides:dict|None=None, task:TalkTaskConfig|None=None, train_def
 
 @register_task("talk")
 def talk_task(overrides:dict) -> dict:
-    "`synthlab train talk`: the small PC-AVS preset on synthetic heads (the 'recon' recipe, 3000 steps of 16 by default)."
+    "`synthlab train talk`: the small PC-AVS preset on synthetic heads (the 'recon-disentangle' recipe, 3000 steps of 16 by default)."
     return talk_spec(overrides)
 
 # the other recipes, one task each: the same data and loop, only the loss weights differ
 RECIPE_TASKS = {
     "talk-gan": ("official", "the same data with PC-AVS's own loss weights (hinge GAN + feature matching + contrastive 100)"),
     "talk-viseme": ("recon-viseme", "`talk` plus a viseme classifier on the speech code (an experiment; not the shipped preset)"),
-    "talk-disentangle": ("recon-disentangle", "`talk` plus a ridge-probe pose adversary on the identity vector"),
+    "talk-recon": ("recon", "`talk` without the pose adversary on the identity vector (the recipe of the presets before it)"),
 }
 
 def _recipe_task(name:str, recipe:str, doc:str):
