@@ -172,7 +172,7 @@ def talk_loss(gan:nn.Module, batch:dict, weights:dict|None=None) -> tuple[torch.
         if gan.pose_adversary is None: raise InputError("id_pose needs a TalkGAN built with pose_adversary=True")
         if "identity_pose" not in batch: raise InputError("id_pose needs the identity frame's pose: batch['identity_pose'] (B, 3)")
         y = batch["identity_pose"].to(idf.vec) / idf.vec.new_tensor(POSE_LIMITS)
-        leak, adv_logs = gan.pose_adversary(idf.vec, y)                   # 0 until its bank holds 256 rows
+        leak, adv_logs = gan.pose_adversary(idf.vec, y)                   # 0 until its bank holds `min_rows`
         loss = loss + advw * leak
     if mouthw:
         mask = mouth_mask(batch["landmarks"], fake.shape[-1])
