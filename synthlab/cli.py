@@ -58,8 +58,8 @@ def _cmd_dashboard(args) -> int:
 
 # %% ../nbs/06_cli.ipynb #c012
 def _cmd_train(args) -> int:
-    from synthlab.train import train_main
-    return train_main(args.rest)
+    from synthlab.train import train_main, end_worker
+    return end_worker(train_main(args.rest))    # a torchrun worker ends here (see `end_worker`)
 
 def _cmd_info(args) -> int:
     import torch

@@ -23,7 +23,7 @@ from .core import (SynthlabError, InputError, CheckpointError, MissingFileError,
 # %% auto #0
 __all__ = ['TOY_WEIGHTS', 'TOY_BIAS', 'TASKS', 'TrainConfig', 'dist_info', 'unwrap_model', 'global_batches', 'save_checkpoint',
            'load_checkpoint', 'get_rng_state', 'set_rng_state', 'History', 'history_path', 'save_history', 'fit',
-           'toy_data', 'toy_loss', 'register_task', 'get_task', 'toy_task', 'train_main']
+           'toy_data', 'toy_loss', 'register_task', 'get_task', 'toy_task', 'train_main', 'end_worker']
 
 # %% ../nbs/03_train.ipynb #c005
 _OPTIMIZERS = ("adam", "adamw", "sgd")
@@ -607,3 +607,13 @@ def train_main(argv:list[str]|None=None, **fit_kwargs) -> int:
         print(f"trained to step {hist.records[-1]['step'] if len(hist) else 0}: loss {hist.last('loss', float('nan')):.4g}"
               + (f", {vals}" if vals else "") + where)
     return 0
+
+def end_worker(rc:int=0) -> int:
+    "In a process that torchrun started (WORLD_SIZE > 1): flush stdout/stderr and end the process now with `rc`; elsewhere return `rc`."
+    # After a gloo run has finished and destroyed its process group, about one process in 30 still aborted during
+    # interpreter teardown ("terminate called without an active exception", no Python frame left: a C++ static
+    # destructor in torch 2.13's distributed code), so torchrun reported a failed job whose work was all saved. A
+    # worker's files are closed by then (checkpoints and history are written and flushed), so it skips that teardown.
+    if dist_info()[1] <= 1: return rc
+    sys.stdout.flush(); sys.stderr.flush()
+    os._exit(rc)

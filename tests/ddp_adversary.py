@@ -19,3 +19,5 @@ def main(out):
 
 if __name__ == "__main__":
     main(sys.argv[1])
+    from synthlab.train import end_worker
+    end_worker(0)

@@ -32,7 +32,8 @@ def main(argv):
             if step >= extra.crash_after_steps:
                 sys.stdout.flush(); sys.stderr.flush(); os._exit(3)
         kw["on_step"] = on_step
-    return train_main(rest, **kw)
+    from synthlab.train import end_worker
+    return end_worker(train_main(rest, **kw))
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -9,7 +9,7 @@ from synthlab.anime.sgm import VGG19Features
 from synthlab.talk.losses import (ProbeAdversary, ridge_fit, av_logits, contrastive_av_loss, crossmodal_l1, DiscriminatorConfig, NLayerDiscriminator,
                                   MultiscaleDiscriminator, d_hinge_loss, g_hinge_loss, divide_pred, feature_matching_loss,
                                   VGG19Perceptual, perceptual_loss, VGG_LAYER_WEIGHTS, LossWeights, generator_losses,
-                                  discriminator_losses, decorrelation_loss)
+                                  discriminator_losses, decorrelation_loss, invariance_loss)
 
 torch.set_num_threads(1)
 
@@ -597,3 +597,58 @@ class TestProbeAdversary:
         with pytest.raises(ShapeError, match=r"code must be \(B, 3\)"): adv(torch.randn(4, 5), torch.randn(4, 2))
         with pytest.raises(ShapeError, match="factors must be"): adv(torch.randn(4, 3), torch.randn(4, 1))
         assert adv.rows == 0                                                          # a rejected batch is not remembered
+
+
+class TestInvarianceLoss:
+    "Within-person over between-person spread of two codes per person (the Fisher ratio)."
+    def test_smoke(self):
+        a, b = torch.randn(8, 16), torch.randn(8, 16)
+        r = invariance_loss(a, b)
+        assert r.shape == () and r > 0
+
+    def test_known_values(self):
+        g = torch.Generator().manual_seed(1)
+        people = torch.randn(6, 5, generator=g)
+        assert float(invariance_loss(people, people)) == 0.0
+        # by hand: within = mean ||a-b||^2 / 2, between = mean of the two total variances
+        a, b = people, people + torch.randn(6, 5, generator=g)
+        within = ((a - b) ** 2).sum(1).mean() / 2
+        between = (((a - a.mean(0)) ** 2).sum() / 6 + ((b - b.mean(0)) ** 2).sum() / 6) / 2
+        assert float(invariance_loss(a, b)) == pytest.approx(float(within / between), rel=1e-6)
+        # two unrelated draws: about 1; a shared person part with 9x the pose variance: about 1/10
+        big = torch.Generator().manual_seed(2)
+        assert float(invariance_loss(torch.randn(8192, 4, generator=big), torch.randn(8192, 4, generator=big))) == pytest.approx(1.0, abs=0.03)
+        p = 3 * torch.randn(8192, 4, generator=big)
+        assert float(invariance_loss(p + torch.randn(8192, 4, generator=big), p + torch.randn(8192, 4, generator=big))) == pytest.approx(0.1, abs=0.01)
+
+    def test_scale_and_shift_free(self):
+        a, b = torch.randn(10, 7), torch.randn(10, 7)
+        r = float(invariance_loss(a, b))
+        assert float(invariance_loss(5 * a + 2, 5 * b + 2)) == pytest.approx(r, rel=1e-5)
+
+    def test_exceptions(self):
+        with pytest.raises(ShapeError, match="one shape"): invariance_loss(torch.randn(4, 3), torch.randn(4, 2))
+        with pytest.raises(ShapeError): invariance_loss(torch.randn(4), torch.randn(4))
+        with pytest.raises(InputError, match="at least 2"): invariance_loss(torch.randn(1, 3), torch.randn(1, 3))
+        with pytest.raises(InputError, match="do not vary"): invariance_loss(torch.ones(4, 3), torch.ones(4, 3))
+
+    def test_gradcheck(self):
+        a = torch.randn(5, 3, dtype=torch.float64, requires_grad=True)
+        b = torch.randn(5, 3, dtype=torch.float64, requires_grad=True)
+        assert torch.autograd.gradcheck(invariance_loss, (a, b))
+
+    def test_descent_removes_the_pose_part(self):
+        "A linear encoder of (person, pose) inputs trained on the ratio alone drops the pose input, keeping the person."
+        g = torch.Generator().manual_seed(0); torch.manual_seed(0)
+        enc = nn.Linear(6, 8)
+        opt = torch.optim.Adam(enc.parameters(), lr=1e-2)
+        def pair(n):
+            person, pa, pb = torch.randn(n, 4, generator=g), torch.randn(n, 2, generator=g), torch.randn(n, 2, generator=g)
+            return enc(torch.cat([person, pa], 1)), enc(torch.cat([person, pb], 1))
+        before = float(invariance_loss(*pair(512)))
+        for _ in range(300):
+            loss = invariance_loss(*pair(64)); opt.zero_grad(); loss.backward(); opt.step()
+        after = float(invariance_loss(*pair(512)))
+        w = enc.weight.detach()
+        assert before > 0.1 and after < 0.01
+        assert w[:, 4:].norm() < 0.05 * w[:, :4].norm()                               # the pose columns are gone, not the person's

@@ -168,6 +168,25 @@ def test_identity_pose_adversary_term(batch):
     with pytest.raises(InputError, match="identity_pose"):
         talk_loss(gan, {k: v for k, v in batch.items() if k != "identity_pose"}, w)
 
+def test_identity_invariance_term(batch):
+    """recon-invariant: recon-disentangle plus the Fisher ratio of the identity vectors of the identity frame and the
+    target frame (same person), with gradient into net V."""
+    from synthlab.talk.losses import invariance_loss
+    torch.manual_seed(0)
+    w = RECIPES["recon-invariant"]
+    assert w["id_inv"] > 0 and {k: v for k, v in w.items() if k != "id_inv"} == RECIPES["recon-disentangle"]
+    gan = TalkGAN(build_pcavs("small"), use_D=False, pose_adversary=True).eval()
+    with torch.no_grad():
+        m = gan.model
+        want = invariance_loss(m.encode_identity(batch["identity"]).vec, m.encode_identity(batch["target"]).vec)
+    loss, logs = talk_loss(gan, batch, w)
+    assert logs["id_inv"] == pytest.approx(float(want), rel=1e-4) and logs["id_inv"] > 0
+    base, _ = talk_loss(gan, batch, RECIPES["recon-disentangle"])
+    assert float(loss - base) == pytest.approx(w["id_inv"] * float(want), rel=1e-3)
+    gan.zero_grad(); loss.backward()
+    assert next(gan.model.netV.parameters()).grad is not None
+    assert "id_inv" not in talk_loss(gan, batch, RECIPES["recon-disentangle"])[1]
+
 def test_disentangle_task_and_training_state_stay_out_of_the_preset(tmp_path):
     from synthlab.train import get_task
     spec = get_task("talk")({"max_steps": 1})                                      # the shipped recipe has the adversary

@@ -23,7 +23,7 @@ from ..anime.sgm import VGG19Features
 __all__ = ['VGG_LAYER_WEIGHTS', 'av_logits', 'contrastive_av_loss', 'crossmodal_l1', 'DiscriminatorConfig', 'NLayerDiscriminator',
            'MultiscaleDiscriminator', 'd_hinge_loss', 'g_hinge_loss', 'divide_pred', 'feature_matching_loss',
            'VGG19Perceptual', 'perceptual_loss', 'LossWeights', 'generator_losses', 'discriminator_losses',
-           'decorrelation_loss', 'Ridge', 'ridge_fit', 'ProbeAdversary']
+           'decorrelation_loss', 'Ridge', 'ridge_fit', 'ProbeAdversary', 'invariance_loss']
 
 # %% ../../nbs/24_talk.losses.ipynb #c007
 def _features(x, name:str) -> torch.Tensor:
@@ -437,3 +437,15 @@ class ProbeAdversary(nn.Module):
             logs = {"probe_leak": float(loss.detach()), "probe_corr": float(corr.diagonal().abs().mean())}
         self.push(code, factors)                                                                # 4. then remembered
         return loss, logs
+
+# %% ../../nbs/24_talk.losses.ipynb #c074
+def invariance_loss(a:torch.Tensor,                # (B, D) codes of one frame of each of B people
+                    b:torch.Tensor,                # (B, D) codes of another frame of the same B people, row for row
+                    eps:float=1e-8) -> torch.Tensor:
+    "Within-person over between-person spread of two codes per person (Fisher ratio): 0 when both frames give one code, ~1 when unrelated; scale-free."
+    if a.ndim != 2 or a.shape != b.shape: raise ShapeError(f"a and b must be (B, D) of one shape; got {tuple(a.shape)} and {tuple(b.shape)}")
+    if a.shape[0] < 2: raise InputError("the between-person spread needs a batch of at least 2 people")
+    within = (a - b).pow(2).sum(1).mean() / 2
+    between = (a.var(0, unbiased=False).sum() + b.var(0, unbiased=False).sum()) / 2
+    if float(between.detach()) <= eps: raise InputError("the codes do not vary across the batch (one person, or a collapsed encoder): the ratio is undefined")
+    return within / between

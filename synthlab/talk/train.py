@@ -17,7 +17,8 @@ from ..core import InputError, MissingFileError
 from ..train import TrainConfig, History, register_task, load_checkpoint, save_history
 from .data import SyntheticTalkDataset, render_face, augment_nonid, VISEMES, viseme_mouth, POSE_LIMITS
 from .losses import (DiscriminatorConfig, MultiscaleDiscriminator, LossWeights, generator_losses,
-                                  discriminator_losses, contrastive_av_loss, crossmodal_l1, ProbeAdversary)
+                                  discriminator_losses, contrastive_av_loss, crossmodal_l1, ProbeAdversary,
+                                  invariance_loss)
 from .model import PCAVS, PCAVSConfig, build_pcavs
 
 # %% auto #0
@@ -59,6 +60,10 @@ RECIPES["recon-viseme"] = {**RECIPES["recon"], "viseme_ce": 1.0}
 # step on a bank of the last 1024 (vector, pose) pairs, reads (yaw, pitch, roll) from the vector, and net V pays the
 # correlation of what it reads on the fresh batch with the truth (`talk.losses.ProbeAdversary`), at weight 20
 RECIPES["recon-disentangle"] = {**RECIPES["recon"], "id_pose": 20.0}
+# 'recon-disentangle' plus identity invariance: the identity vectors of the identity frame and of the target frame
+# (one person, another pose and mouth) must agree, paid as their Fisher ratio (`talk.losses.invariance_loss`) at
+# weight 20: it also removes the pose each person's vector carries along directions of its own, which no population probe sees
+RECIPES["recon-invariant"] = {**RECIPES["recon-disentangle"], "id_inv": 20.0}
 
 @dataclass
 class TalkTaskConfig:
@@ -145,6 +150,7 @@ def talk_loss(gan:nn.Module, batch:dict, weights:dict|None=None) -> tuple[torch.
     weights = dict(weights or {})
     l1w, mouthw, codew = weights.pop("l1", 0.0), weights.pop("mouth", 0.0), weights.pop("mouth_code", 0.0)
     posew, visw, advw = weights.pop("pose_code", 0.0), weights.pop("viseme_ce", 0.0), weights.pop("id_pose", 0.0)
+    invw = weights.pop("id_inv", 0.0)
     w = LossWeights(**weights)
     m = gan.model
     B = batch["target"].shape[0]
@@ -174,6 +180,9 @@ def talk_loss(gan:nn.Module, batch:dict, weights:dict|None=None) -> tuple[torch.
         y = batch["identity_pose"].to(idf.vec) / idf.vec.new_tensor(POSE_LIMITS)
         leak, adv_logs = gan.pose_adversary(idf.vec, y)                   # 0 until its bank holds `min_rows`
         loss = loss + advw * leak
+    if invw:    # the identity vectors of the identity frame and the target frame (one person, other pose and mouth) agree
+        inv = invariance_loss(idf.vec, m.encode_identity(batch["target"]).vec)
+        loss = loss + invw * inv
     if mouthw:
         mask = mouth_mask(batch["landmarks"], fake.shape[-1])
         mouth = ((fake - batch["target"]).abs() * mask).sum() / (3 * mask.sum()).clamp_min(1)
@@ -189,6 +198,7 @@ def talk_loss(gan:nn.Module, batch:dict, weights:dict|None=None) -> tuple[torch.
     if posew: logs["pose_code"] = float(pcode.detach())
     if visw: logs["viseme_ce"] = float(vis.detach())
     if advw: logs.update(adv_logs)
+    if invw: logs["id_inv"] = float(inv.detach())
     return loss, logs
 
 def talk_metrics(gan:nn.Module, batch:dict) -> dict:
