@@ -1,5 +1,5 @@
 """Tests for synthlab.train: the config, the sampler's batch order, checkpoints, exact resume, history and the CLI."""
-import json, math, random
+import json, math, os, random
 from pathlib import Path
 import numpy as np
 import pytest
@@ -314,3 +314,19 @@ def test_progress_bar_on_stderr(capsys):
     fit(nn.Linear(4, 1), toy_data(64), toy_loss, cfg_(batch_size=16, epochs=1, progress=True))
     err = capsys.readouterr().err
     assert "train" in err and "4/4" in err
+
+
+def test_end_worker_exits_under_torchrun_and_returns_elsewhere(tmp_path):
+    "Under WORLD_SIZE > 1 end_worker ends the process with rc, output flushed, no teardown (atexit skipped); alone it returns rc."
+    import subprocess, sys
+    from synthlab.train import end_worker
+    assert end_worker(5) == 5                                    # this test process: not a torchrun worker
+    code = ("import atexit, sys; from synthlab.train import end_worker\n"
+            "atexit.register(lambda: print('teardown ran'))\n"
+            "print('work saved', end=''); sys.stderr.write('err kept')\n"
+            "end_worker(3); print('not reached')\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "LOCAL_RANK")}
+    p = subprocess.run([sys.executable, "-c", code], env={**env, "WORLD_SIZE": "2"}, capture_output=True, text=True, cwd=tmp_path)
+    assert (p.returncode, p.stdout, p.stderr) == (3, "work saved", "err kept")
+    p = subprocess.run([sys.executable, "-c", code], env={**env, "WORLD_SIZE": "1"}, capture_output=True, text=True, cwd=tmp_path)
+    assert p.returncode == 0 and p.stdout == "work savednot reached\nteardown ran\n"
