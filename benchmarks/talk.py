@@ -13,7 +13,8 @@ the clip's first frame, pose source = the clip's own frames, audio = the clip's 
   - an audio-free ablation (the same model hearing silence: all mel windows at the silence level),
   - the ground truth itself (the floor of LMD: the landmark net's own error; the sync expert's score on real sync).
 Probe matrix: identity / speech / pose codes of held-out frames against identity id, yaw, pitch, roll and viseme
-(linear probes, split by clip: synthlab.talk.evaluate.probe_matrix).
+(linear probes on 30 TEST identities x 3 clips, grouped 5-fold by clip, mean ± std over 3 fold assignments:
+synthlab.talk.evaluate.probe_matrix).
 Speed (each configuration in a fresh process, benchmarks/talk_speed.py): the official-size network with the
 fill-recipe weights, official recipe (V + A + 2E + 2G per frame) vs synthlab (identity once, one G pass per frame),
 with their outputs compared; the small preset's frames per second, batched. The official code's own number
@@ -98,7 +99,7 @@ def probes(quick: bool) -> dict:
     from synthlab.talk.evaluate import probe_matrix
     model = load("talk-small")
     codes, facs, groups = {"identity": [], "speech": [], "pose": []}, {"identity": [], "yaw": [], "pitch": [], "roll": [], "viseme": []}, []
-    n_ids, per = (4, 2) if quick else (10, 3)
+    n_ids, per = (4, 2) if quick else (30, 3)     # 30 identities: with 10, one split's leak cells swung by ± 0.5 or more
     g = 0
     for i in split_ids("test", n_ids):
         for k in range(per):
@@ -115,8 +116,8 @@ def probes(quick: bool) -> dict:
             groups.append(np.full(T, g)); g += 1
     C = {k: torch.cat(v).numpy() for k, v in codes.items()}
     F = {k: np.concatenate(v) for k, v in facs.items()}
-    table = probe_matrix(C, F, groups=np.concatenate(groups), categorical=["identity", "viseme"])
-    return dict(markdown=table.to_markdown(), scores=table.to_dict(), n=int(len(F["yaw"])))
+    table = probe_matrix(C, F, groups=np.concatenate(groups), categorical=["identity", "viseme"], folds=5, repeats=3)
+    return dict(markdown=table.to_markdown(), scores=table.to_dict(), n=int(len(F["yaw"])), protocol=table.protocol, n_ids=n_ids)
 
 def demo(quick: bool) -> dict:
     "The CLI on the real PC-AVS demo inputs (CC BY 4.0): identity frame + the first seconds of the demo speech."
@@ -171,7 +172,7 @@ def markdown(rep: dict) -> str:
         except KeyError: pass
     p = rep.get("probes")
     if p:
-        L += [f"## Probe matrix ({p['n']} held-out frames, split by clip)\n", p["markdown"], ""]
+        L += [f"## Probe matrix ({p['n']} held-out frames, {p.get('protocol', 'split by clip')})\n", p["markdown"], ""]
         try: L.append(probe_targets(p["scores"]) + "\n")
         except KeyError: pass
     s = rep.get("speed")

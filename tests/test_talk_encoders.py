@@ -200,6 +200,22 @@ def test_identity_vec_is_layer4_mean_and_frames_average(small):
     torch.testing.assert_close(f3.vec[0], f.vec.mean(0)); torch.testing.assert_close(f3.map[0], f.map.mean(0))
     assert f.map.shape == (3, 128, 4, 4) and f3.layer4.shape == (1, 3, 512, 2, 2)
 
+def test_identity_flip_average_is_mirror_invariant(small):
+    "flip_average: the vector of a frame and of its mirror are equal, = the mean of the plain encoder's two vectors; the map stays the frame's."
+    plain = small[0].eval()
+    flip = IdentityEncoder(IdentityEncoderConfig.small(), flip_average=True).eval()
+    flip.load_state_dict(plain.state_dict())                       # same parameters: only the forward differs
+    assert not IdentityEncoderConfig().flip_average and not IdentityEncoderConfig.small().flip_average   # PC-AVS: off
+    torch.manual_seed(0); x = torch.rand(3, 3, 64, 64) * 2 - 1
+    with torch.no_grad():
+        a, b, p, pm = flip(x), flip(x.flip(-1)), plain(x), plain(x.flip(-1))
+        a5 = flip(x[None])
+    torch.testing.assert_close(a.vec, b.vec, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(a.vec, (p.vec + pm.vec) / 2, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(a.map, p.map); torch.testing.assert_close(a.layer4, p.layer4)
+    torch.testing.assert_close(a5.vec[0], a.vec.mean(0), atol=1e-5, rtol=1e-5)   # N reference frames still average
+    assert (p.vec - pm.vec).abs().max() > 1e-3                     # without it the mirror changes the vector
+
 def test_pose_dropout_only_in_training():
     "The hourglass dropout (p = 0.5) is the only random layer: train-mode passes differ by seed, eval passes agree."
     e = PoseEncoder(PoseEncoderConfig.small())

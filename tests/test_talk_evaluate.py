@@ -179,12 +179,48 @@ def test_probe_split_is_by_clip():
     assert not set(clip[tr]) & set(clip[te]) and tr.sum() + te.sum() == len(clip)
     assert len(set(clip[te])) == round(0.25 * 30)
 
+def test_group_folds_keep_clips_whole_and_balanced():
+    _, clip, _, _ = _toy()
+    f = E.group_folds(clip, 5, seed=1)
+    assert all(len(set(f[clip == c])) == 1 for c in range(30))
+    assert np.bincount([f[clip == c][0] for c in range(30)]).tolist() == [6] * 5
+    assert not np.array_equal(f, E.group_folds(clip, 5, seed=2))
+    with pytest.raises(InputError, match="at least 5 groups"): E.group_folds(np.arange(4), 5)
+    with pytest.raises(InputError, match=">= 2"): E.group_folds(clip, 1)
+
+def test_probe_matrix_kfold_known_value():
+    "folds=K: out-of-fold ridge predictions over all samples, one R² on all of them; repeats give mean and std."
+    from synthlab.talk.losses import ridge_fit
+    rng, clip, ident, pose = _toy(seed=4)
+    X = pose[:, :1] @ rng.standard_normal((1, 6)) + rng.standard_normal((len(clip), 6))
+    t = E.probe_matrix({"x": X}, {"yaw": pose[:, 0]}, groups=clip, folds=5, repeats=2, seed=7)
+    want = []
+    for r in range(2):
+        f, pred = E.group_folds(clip, 5, 7 + r), np.empty(len(clip))
+        for k in range(5):
+            te = f == k
+            pred[te] = ridge_fit(torch.from_numpy(X[~te]), torch.from_numpy(pose[~te, 0])).__call__(torch.from_numpy(X[te])).numpy()
+        want.append(1 - ((pose[:, 0] - pred) ** 2).sum() / ((pose[:, 0] - pose[:, 0].mean()) ** 2).sum())
+    assert t["x"]["yaw"] == pytest.approx(np.mean(want), abs=1e-9) and t.spread["x"]["yaw"] == pytest.approx(np.std(want), abs=1e-9)
+    assert t.n_test == len(clip) and "5-fold" in t.protocol and "±" in t.to_markdown()
+    assert E.probe_matrix({"x": X}, {"yaw": pose[:, 0]}, groups=clip, folds=5).spread is None     # one deal: no spread
+
+def test_probe_matrix_kfold_is_steadier_than_one_split():
+    "A code that carries nothing: one split's R² swings with the seed; 5-fold with 3 repeats swings far less."
+    rng, clip, ident, pose = _toy(seed=5, n_clips=30, T=16)
+    X = rng.standard_normal((len(clip), 16))
+    one = [E.probe_matrix({"x": X}, {"yaw": pose[:, 0]}, groups=clip, seed=s)["x"]["yaw"] for s in range(8)]
+    kf = [E.probe_matrix({"x": X}, {"yaw": pose[:, 0]}, groups=clip, folds=5, repeats=3, seed=10 * s)["x"]["yaw"] for s in range(8)]
+    assert np.std(kf) < 0.5 * np.std(one) and abs(np.mean(kf)) < 0.2
+
 def test_probe_matrix_errors():
     with pytest.raises(ShapeError, match="same number of samples"): E.probe_matrix({"a": np.zeros((5, 2))}, {"f": np.zeros(4)})
     with pytest.raises(InputError, match="at least 2 groups"): E.probe_matrix({"a": np.zeros((4, 2))}, {"f": np.zeros(4)}, groups=np.zeros(4))
     with pytest.raises(InputError, match="non-empty"): E.probe_matrix({}, {"f": np.zeros(4)})
     with pytest.raises(ShapeError, match="groups"): E.probe_matrix({"a": np.zeros((4, 2))}, {"f": np.zeros(4)}, groups=np.zeros(3))
     with pytest.raises(InputError, match="NaN"): E.probe_matrix({"a": np.full((4, 2), np.nan)}, {"f": np.zeros(4)})
+    with pytest.raises(InputError, match="needs groups"): E.probe_matrix({"a": np.zeros((8, 2))}, {"f": np.zeros(8)}, folds=2)
+    with pytest.raises(InputError, match="repeats"): E.probe_matrix({"a": np.zeros((8, 2))}, {"f": np.zeros(8)}, groups=np.arange(8), folds=2, repeats=0)
 
 def test_plot_probe_matrix():
     import matplotlib; matplotlib.use("Agg")

@@ -196,3 +196,13 @@ def test_disentangle_task_and_training_state_stay_out_of_the_preset(tmp_path):
     keys = set(spec["model"].state_dict())
     assert {"pose_adversary.bank_x", "pose_adversary.corr", "pose_adversary.seen"} <= keys      # resumable
     assert not any(k.startswith("model.") and "adversary" in k for k in keys)
+
+
+def test_identity_flip_reaches_the_model_and_the_card_kwargs(tmp_path):
+    from synthlab.train import get_task
+    assert TalkTaskConfig().build_kwargs == {"size": "small"}
+    kw = TalkTaskConfig(identity_flip=True).build_kwargs
+    assert kw == {"size": "small", "identity": {"flip_average": True}}
+    assert build_pcavs(**kw).netV.cfg.flip_average
+    spec = get_task("talk")({"max_steps": 1})
+    assert spec["model"].model.netV.cfg.flip_average == spec["task"].identity_flip

@@ -65,9 +65,11 @@ class IdentityEncoderConfig:
     map_size: int = 7                     # side of the identity map after adaptive pooling (the generator's first size)
     imagenet_classes: int = 1000          # torchvision's ImageNet head `model.fc`, unused by PC-AVS (0: leave it out)
     num_classes: int = 5830               # identity classifier `fc`, a training loss only (0: leave it out)
+    flip_average: bool = False            # not PC-AVS: also encode the mirrored frame, average the two vectors (see below)
 
     def __post_init__(self):
         self.layers, self.planes = tuple(self.layers), tuple(self.planes)
+        self.flip_average = bool(self.flip_average)
         if len(self.layers) != 4 or len(self.planes) != 4 or min(self.layers) < 1:
             raise InputError(f"layers and planes need 4 entries each (layers >= 1); got {self.layers}, {self.planes}")
         if any(int(p * self.width_per_group / 64) < 1 for p in self.planes) or self.groups < 1:
@@ -159,8 +161,13 @@ class IdentityEncoder(nn.Module):
         "`x`: `(B, 3, H, W)`, or `(B, N, 3, H, W)` for N reference frames (averaged)."
         flat = _check_images(x, "IdentityEncoder", min_size=32)
         n = x.shape[1] if x.ndim == 5 else 1
-        f = self.model(flat)
-        vec = torch.flatten(self.model.avgpool(f), 1)
+        if self.cfg.flip_average:   # one pass over the frames and their mirror images; the vector is the mean of both
+            both = self.model(torch.cat([flat, flat.flip(-1)]))
+            f = both[:len(flat)]
+            vec = torch.flatten(self.model.avgpool(both), 1).view(2, len(flat), -1).mean(0)
+        else:
+            f = self.model(flat)
+            vec = torch.flatten(self.model.avgpool(f), 1)
         idmap = F.adaptive_avg_pool2d(self.conv1x1(f), (self.cfg.map_size, self.cfg.map_size))
         if x.ndim == 5:   # official: view(-1, num_inputs, ...).mean(1)
             vec, idmap = vec.view(-1, n, vec.shape[-1]).mean(1), idmap.view(-1, n, *idmap.shape[1:]).mean(1)
@@ -172,7 +179,7 @@ class IdentityEncoder(nn.Module):
         if self.fc is None: raise InputError("this IdentityEncoder has no classifier (num_classes=0)", "build it with num_classes > 0")
         return self.fc(vec)
 
-# %% ../../nbs/22_talk.encoders.ipynb #c020
+# %% ../../nbs/22_talk.encoders.ipynb #c022
 @dataclass
 class PoseEncoderConfig:
     "Sizes of net E; `PoseEncoderConfig()` (= `.official()`) is the released FanEncoder."
@@ -211,7 +218,7 @@ class PoseEncoderConfig:
         "128 crops, widths 32-32-64, a 128-d feature (116-d speech code + 12-d pose code), no classifier heads, leaky conv6 ReLU."
         return cls(input_size=128, stem=16, widths=(32, 32, 64), feat_dim=128, num_classes=0, feature_slope=0.2)
 
-# %% ../../nbs/22_talk.encoders.ipynb #c023
+# %% ../../nbs/22_talk.encoders.ipynb #c025
 class FanConvBlock(nn.Module):
     "FAN's `ConvBlock`: three pre-activation (BN-ReLU-3×3 conv) steps with out/2, out/4, out/4 channels, concatenated, + shortcut."
     def __init__(self, cin:int, cout:int):
@@ -290,7 +297,7 @@ class FAN(nn.Module):
         net = self.conv6(F.relu(self.bn5(heat)))
         return self.fc(F.leaky_relu(net.flatten(1), self.cfg.feature_slope)), heat   # slope 0 = the official ReLU
 
-# %% ../../nbs/22_talk.encoders.ipynb #c026
+# %% ../../nbs/22_talk.encoders.ipynb #c028
 MOUTH_FEATURE_WEIGHT = 1.2   # official inference scales the audio feature by this before `mouth_embed`
 
 @dataclass
@@ -346,7 +353,7 @@ class PoseEncoder(nn.Module):
         headpose, pose = self.pose_code(noid)
         return PoseFeatures(noid=noid, headpose=headpose, pose=pose, heatmaps=heat)
 
-# %% ../../nbs/22_talk.encoders.ipynb #c031
+# %% ../../nbs/22_talk.encoders.ipynb #c033
 @dataclass
 class AudioEncoderConfig:
     "Sizes of the ResNet-SE audio encoder; `AudioEncoderConfig()` (= `.official()`) is net A_sync."
@@ -382,7 +389,7 @@ class AudioEncoderConfig:
         "One SE block per stage, 16→128 channels, a 128-d feature (matches `PoseEncoderConfig.small().feat_dim`), no classifier."
         return cls(layers=(1, 1, 1, 1), filters=(16, 32, 64, 128), n_out=128, attention_dim=64, num_classes=0)
 
-# %% ../../nbs/22_talk.encoders.ipynb #c033
+# %% ../../nbs/22_talk.encoders.ipynb #c035
 class SELayer(nn.Module):
     "Squeeze-and-excitation: global average → Linear C→C/r → ReLU → Linear → sigmoid, which rescales each channel."
     def __init__(self, channel:int, reduction:int=8):
@@ -446,7 +453,7 @@ class ResNetSE(nn.Module):
         w = self.attention(x)                               # softmax over time, per flattened channel
         return self.fc(torch.sum(x * w, dim=2)), w
 
-# %% ../../nbs/22_talk.encoders.ipynb #c036
+# %% ../../nbs/22_talk.encoders.ipynb #c038
 @dataclass
 class AudioFeatures:
     "What the audio encoder makes of a log-mel window."
@@ -478,7 +485,7 @@ class AudioEncoder(nn.Module):
         if self.fc is None: raise InputError("this AudioEncoder has no classifier (num_classes=0)", "build it with num_classes > 0")
         return self.fc(feature)
 
-# %% ../../nbs/22_talk.encoders.ipynb #c042
+# %% ../../nbs/22_talk.encoders.ipynb #c044
 def official_encoder(net:str) -> nn.Module:
     "A freshly initialised official-size encoder for PC-AVS net letter `net` ('V', 'E', 'A_sync' or 'A')."
     builders = {"V": IdentityEncoder, "E": PoseEncoder, "A_sync": AudioEncoder,

@@ -31,7 +31,7 @@ __all__ = ['MOUTH', 'LANDMARK_TRAIN_DEFAULTS', 'MOUTH_BOX', 'SYNC_FPS', 'SYNC_SR
            'sync_expert', 'sync_contrastive_loss', 'SyncResult', 'calc_pdist', 'av_sync', 'shift_audio',
            'plot_sync_curve', 'SyncPairs', 'sync_loss', 'sync_metrics', 'SyncTaskConfig', 'mfcc_stats', 'sync_spec',
            'talk_sync_task', 'talk_sync_tiny_task', 'heldout_clips', 'sync_report', 'ProbeTable', 'ridge_r2',
-           'logistic_accuracy', 'group_split', 'probe_matrix', 'plot_probe_matrix', 'static_baseline',
+           'logistic_accuracy', 'group_split', 'group_folds', 'probe_matrix', 'plot_probe_matrix', 'static_baseline',
            'copy_pose_baseline', 'ClipEvaluation', 'evaluate_clips', 'compare_methods', 'load_expert_run',
            'ship_expert']
 
@@ -640,8 +640,9 @@ def sync_report(model:SyncExpert, clips:list|None=None, shifts=(-6, -3, 3, 6), m
 # %% ../../nbs/27_talk.evaluate.ipynb #c060
 class ProbeTable:
     "Held-out probe scores: `scores[code][factor]`, plus each factor's metric (`acc` / `r2`) and chance level."
-    def __init__(self, scores:dict, metric:dict, chance:dict, n_train:int, n_test:int):
+    def __init__(self, scores:dict, metric:dict, chance:dict, n_train:int, n_test:int, spread:dict|None=None, protocol:str="split by clip"):
         self.scores, self.metric, self.chance, self.n_train, self.n_test = scores, metric, chance, n_train, n_test
+        self.spread, self.protocol = spread, protocol     # spread[code][factor]: std of the score over repeated fold assignments
     @property
     def codes(self) -> list: return list(self.scores)
     @property
@@ -655,7 +656,8 @@ class ProbeTable:
         ch = np.array([self.chance[f] for f in self.factors])
         return (self.values() - ch) / np.maximum(1 - ch, 1e-9)
     def to_dict(self) -> dict:
-        return {"scores": self.scores, "metric": self.metric, "chance": self.chance, "n_train": self.n_train, "n_test": self.n_test}
+        return {"scores": self.scores, "metric": self.metric, "chance": self.chance, "n_train": self.n_train, "n_test": self.n_test,
+                **({"spread": self.spread} if self.spread else {}), "protocol": self.protocol}
     def to_pandas(self):
         "A pandas DataFrame (codes x factors), with `chance` as the last row (needs pandas)."
         import pandas as pd
@@ -665,28 +667,35 @@ class ProbeTable:
     def to_markdown(self, digits:int=3) -> str:
         head = "| code | " + " | ".join(f"{f} ({self.metric[f]})" for f in self.factors) + " |"
         rows = [head, "|---|" + "---|" * len(self.factors)]
-        for c in self.codes: rows.append(f"| {c} | " + " | ".join(f"{self.scores[c][f]:.{digits}f}" for f in self.factors) + " |")
+        pm = lambda c, f: f" ± {self.spread[c][f]:.{digits}f}" if self.spread else ""
+        for c in self.codes: rows.append(f"| {c} | " + " | ".join(f"{self.scores[c][f]:.{digits}f}{pm(c, f)}" for f in self.factors) + " |")
         rows.append("| *chance* | " + " | ".join(f"*{self.chance[f]:.{digits}f}*" for f in self.factors) + " |")
         return "\n".join(rows)
-    def _repr_markdown_(self): return self.to_markdown() + f"\n\n{self.n_train} train / {self.n_test} test samples, split by clip"
+    def _repr_markdown_(self): return self.to_markdown() + f"\n\n{self.n_train} train / {self.n_test} test samples, {self.protocol}"
     def __repr__(self): return self.to_markdown()
 
 def _standardise(tr:torch.Tensor, te:torch.Tensor):
     mu, sd = tr.mean(0), tr.std(0, unbiased=False).clamp(min=1e-6)
     return (tr - mu) / sd, (te - mu) / sd
 
+def _ridge_predict(Xtr, ytr, Xte, alpha:float=1.0) -> torch.Tensor:
+    ytr = torch.as_tensor(ytr, dtype=torch.float64).view(-1)
+    return ridge_fit(torch.as_tensor(Xtr, dtype=torch.float64), ytr, alpha)(torch.as_tensor(Xte, dtype=torch.float64))
+
+def _r2(y, pred) -> float:
+    y = torch.as_tensor(y, dtype=torch.float64).view(-1)
+    sst = ((y - y.mean()) ** 2).sum()
+    return float(1 - ((y - pred) ** 2).sum() / sst) if sst > 0 else float("nan")
+
 def ridge_r2(Xtr, ytr, Xte, yte, alpha:float=1.0) -> float:
     "Held-out R² of ridge regression (standardised inputs, penalty `alpha`, intercept unpenalised); 1 − SSE/SST with the test mean."
-    ytr, yte = torch.as_tensor(ytr, dtype=torch.float64).view(-1), torch.as_tensor(yte, dtype=torch.float64).view(-1)
-    pred = ridge_fit(torch.as_tensor(Xtr, dtype=torch.float64), ytr, alpha)(torch.as_tensor(Xte, dtype=torch.float64))
-    sst = ((yte - yte.mean()) ** 2).sum()
-    return float(1 - ((yte - pred) ** 2).sum() / sst) if sst > 0 else float("nan")
+    return _r2(yte, _ridge_predict(Xtr, ytr, Xte, alpha))
 
-def logistic_accuracy(Xtr, ytr, Xte, yte, l2:float=1e-3, max_iter:int=100) -> float:
-    "Held-out accuracy of multinomial logistic regression (standardised inputs, L2 `l2` on the weights, L-BFGS)."
+
+def _logistic_predict(Xtr, ytr, Xte, l2:float=1e-3, max_iter:int=100) -> np.ndarray:
     Xtr, Xte = _standardise(torch.as_tensor(Xtr, dtype=torch.float64), torch.as_tensor(Xte, dtype=torch.float64))
     classes, ytr_i = np.unique(np.asarray(ytr), return_inverse=True)
-    if len(classes) < 2: return float(np.mean(np.asarray(yte) == classes[0]))
+    if len(classes) < 2: return np.full(len(Xte), classes[0])
     ytr_t = torch.from_numpy(ytr_i)
     W = torch.zeros(Xtr.shape[1], len(classes), dtype=torch.float64, requires_grad=True)
     b = torch.zeros(len(classes), dtype=torch.float64, requires_grad=True)
@@ -696,8 +705,11 @@ def logistic_accuracy(Xtr, ytr, Xte, yte, l2:float=1e-3, max_iter:int=100) -> fl
         loss = F.cross_entropy(Xtr @ W + b, ytr_t) + l2 * (W ** 2).sum()
         loss.backward(); return loss
     with torch.enable_grad(): opt.step(closure)
-    pred = classes[(Xte @ W + b).argmax(1).detach().numpy()]
-    return float(np.mean(pred == np.asarray(yte)))
+    return classes[(Xte @ W + b).argmax(1).detach().numpy()]
+
+def logistic_accuracy(Xtr, ytr, Xte, yte, l2:float=1e-3, max_iter:int=100) -> float:
+    "Held-out accuracy of multinomial logistic regression (standardised inputs, L2 `l2` on the weights, L-BFGS)."
+    return float(np.mean(_logistic_predict(Xtr, ytr, Xte, l2, max_iter) == np.asarray(yte)))
 
 def group_split(groups, test_frac:float=0.25, seed:int=0) -> tuple[np.ndarray, np.ndarray]:
     "Boolean (train, test) masks that put whole groups (clips) on one side; about `test_frac` of the groups are test."
@@ -709,8 +721,16 @@ def group_split(groups, test_frac:float=0.25, seed:int=0) -> tuple[np.ndarray, n
     te = np.isin(g, rng.permutation(u)[:n_te])
     return ~te, te
 
+def group_folds(groups, folds:int=5, seed:int=0) -> np.ndarray:
+    "Fold number (0..folds-1) of every sample: whole groups (clips) in one fold, the groups dealt out in a random order."
+    g = np.asarray(groups)
+    u, inv = np.unique(g, return_inverse=True)
+    if folds < 2: raise InputError(f"folds must be >= 2, got {folds}")
+    if len(u) < folds: raise InputError(f"need at least {folds} groups (clips) for {folds} folds; got {len(u)}", "pass more clips, or fewer folds")
+    return (np.random.default_rng(seed).permutation(len(u)) % folds)[inv]
+
 def probe_matrix(codes:dict, factors:dict, groups=None, categorical=None, test_frac:float=0.25, seed:int=0,
-                 alpha:float=1.0, l2:float=1e-3) -> ProbeTable:
+                 alpha:float=1.0, l2:float=1e-3, folds:int|None=None, repeats:int=1) -> ProbeTable:
     "Held-out linear-probe scores of every code `(N, d)` for every factor `(N,)`: accuracy (categorical) or R² (continuous), split by `groups`."
     if not isinstance(codes, dict) or not codes: raise InputError("codes must be a non-empty dict {name: (N, d) array}")
     if not isinstance(factors, dict) or not factors: raise InputError("factors must be a non-empty dict {name: (N,) array}")
@@ -730,24 +750,46 @@ def probe_matrix(codes:dict, factors:dict, groups=None, categorical=None, test_f
     cat = {k for k, v in Fa.items() if np.issubdtype(v.dtype, np.integer) or v.dtype == bool} if categorical is None else set(categorical)
     unknown = cat - set(Fa)
     if unknown: raise InputError(f"categorical names {sorted(unknown)} are not factors; factors are {sorted(Fa)}")
-    if groups is None:
-        rng = np.random.default_rng(seed); te = np.zeros(N, bool); te[rng.permutation(N)[:max(1, int(round(test_frac * N)))]] = True; tr = ~te
-    else:
+    if groups is not None:
         g = np.asarray(groups)
         if g.shape != (N,): raise ShapeError(f"groups must be (N,) = ({N},); got shape {g.shape}")
-        tr, te = group_split(g, test_frac, seed)
-    scores, metric, chance = {k: {} for k in C}, {}, {}
+    if folds is not None:   # grouped K-fold: every sample is scored once, by a probe that never saw its clip
+        if groups is None: raise InputError("folds needs groups (the clip of every sample)")
+        if repeats < 1: raise InputError(f"repeats must be >= 1, got {repeats}")
+        assign = [group_folds(g, folds, seed + r) for r in range(repeats)]
+        def fit_score(X, y, is_cat):
+            out = []
+            for fold in assign:
+                pred = np.empty(N, dtype=y.dtype) if is_cat else torch.empty(N, dtype=torch.float64)
+                for k in range(folds):
+                    te = fold == k
+                    pred[te] = (_logistic_predict(X[~te], y[~te], X[te], l2) if is_cat
+                                else _ridge_predict(X[~te], y[~te].astype(np.float64), X[te], alpha))
+                out.append(float(np.mean(pred == y)) if is_cat else _r2(y.astype(np.float64), pred))
+            return out
+        n_train, n_test = int(round(N * (folds - 1) / folds)), N
+        protocol = f"grouped {folds}-fold by clip" + (f", mean ± std over {repeats} fold assignments" if repeats > 1 else "")
+    else:
+        if groups is None:
+            rng = np.random.default_rng(seed); te = np.zeros(N, bool); te[rng.permutation(N)[:max(1, int(round(test_frac * N)))]] = True; tr = ~te
+        else: tr, te = group_split(g, test_frac, seed)
+        def fit_score(X, y, is_cat):
+            return [logistic_accuracy(X[tr], y[tr], X[te], y[te], l2) if is_cat
+                    else ridge_r2(X[tr], y[tr].astype(np.float64), X[te], y[te].astype(np.float64), alpha)]
+        n_train, n_test, protocol = int(tr.sum()), int(te.sum()), "split by clip" if groups is not None else "split by sample"
+    scores, spread, metric, chance = {k: {} for k in C}, {k: {} for k in C}, {}, {}
     for f, y in Fa.items():
         if f in cat:
             metric[f] = "acc"
-            chance[f] = float(np.unique(y[te], return_counts=True)[1].max() / te.sum())   # the best constant answer
+            ys = y if folds is not None else y[te]
+            chance[f] = float(np.unique(ys, return_counts=True)[1].max() / len(ys))   # the best constant answer
         else:
             metric[f] = "r2"; chance[f] = 0.0
             if not np.isfinite(y.astype(np.float64)).all(): raise InputError(f"factor {f!r} contains NaN or infinite values")
         for c, X in C.items():
-            scores[c][f] = (logistic_accuracy(X[tr], y[tr], X[te], y[te], l2) if f in cat
-                            else ridge_r2(X[tr], y[tr].astype(np.float64), X[te], y[te].astype(np.float64), alpha))
-    return ProbeTable(scores, metric, chance, int(tr.sum()), int(te.sum()))
+            r = fit_score(X, y, f in cat)
+            scores[c][f], spread[c][f] = float(np.mean(r)), float(np.std(r))
+    return ProbeTable(scores, metric, chance, n_train, n_test, spread if folds is not None and repeats > 1 else None, protocol)
 
 def plot_probe_matrix(table:ProbeTable, ax=None, title:str="held-out linear probes"):
     "Heatmap of `table`: colour = (score − chance)/(1 − chance), text = the score (accuracy or R²)."
@@ -764,7 +806,7 @@ def plot_probe_matrix(table:ProbeTable, ax=None, title:str="held-out linear prob
     plt.colorbar(im, ax=ax, fraction=0.04, label="above chance")
     return ax
 
-# %% ../../nbs/27_talk.evaluate.ipynb #c067
+# %% ../../nbs/27_talk.evaluate.ipynb #c070
 def static_baseline(identity_frame, audio, pose_frames) -> np.ndarray:
     "Reference method: the identity frame repeated for every pose frame (no motion, no speech)."
     p = _check_frames(pose_frames, "pose_frames")
@@ -848,7 +890,7 @@ def compare_methods(results:list, digits:int=3) -> str:
         m = r.mean; rows.append(f"| {r.name} | " + " | ".join(f"{m[k]:.{digits}f}" for k in ks) + " |")
     return "\n".join(rows)
 
-# %% ../../nbs/27_talk.evaluate.ipynb #c074
+# %% ../../nbs/27_talk.evaluate.ipynb #c077
 def load_expert_run(run_dir) -> tuple[nn.Module, object, History]:
     "The model (eval mode), task config and history of a `talk-landmarks` or `talk-sync` run folder (`last.pt`, `task.json`)."
     run = Path(run_dir)

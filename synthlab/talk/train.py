@@ -79,6 +79,7 @@ class TalkTaskConfig:
     recipe: str = "recon-disentangle"  # loss weights: the CPU preset's ('recon' + pose adversary) or 'official' (PC-AVS's λs, GAN included)
     d_lr_mult: float = 4.0             # two-time-scale update: lr_D = 4 · lr_G (official 2e-3 vs 5e-4)
     model: str = "small"               # PCAVS size name (build_pcavs)
+    identity_flip: bool = False        # net V averages each frame's vector with its mirror's (IdentityEncoderConfig.flip_average)
 
     def __post_init__(self):
         if self.pose_source not in POSE_SOURCES: raise InputError(f"pose_source must be one of {POSE_SOURCES}, got {self.pose_source!r}")
@@ -87,6 +88,10 @@ class TalkTaskConfig:
         if self.n_identities < 1 or self.val_identities < 1: raise InputError("n_identities and val_identities must be >= 1")
     @property
     def weights(self) -> dict: return dict(RECIPES[self.recipe])
+    @property
+    def build_kwargs(self) -> dict:
+        "The `build_pcavs` arguments of this run's model (what the preset's card records)."
+        return {"size": self.model, **({"identity": {"flip_average": True}} if self.identity_flip else {})}
     @property
     def uses_D(self) -> bool: return bool(self.weights.get("gan") or self.weights.get("feat"))
 
@@ -218,7 +223,7 @@ def talk_spec(overrides:dict|None=None, task:TalkTaskConfig|None=None, train_def
                        val_every=500, ckpt_every=100, seed=tcfg.seed, find_unused_parameters=True), **(train_defaults or {})}
     cfg = TrainConfig(**{**defaults, **(overrides or {})})
     torch.manual_seed(cfg.seed)
-    gan = TalkGAN(build_pcavs(tcfg.model), d_lr_mult=tcfg.d_lr_mult, viseme_head=bool(tcfg.weights.get("viseme_ce")),
+    gan = TalkGAN(build_pcavs(**tcfg.build_kwargs), d_lr_mult=tcfg.d_lr_mult, viseme_head=bool(tcfg.weights.get("viseme_ce")),
                   pose_adversary=bool(tcfg.weights.get("id_pose")))
     train_ds, val_ds = talk_items("train", tcfg), None
     weights = dict(tcfg.weights)
@@ -260,7 +265,7 @@ def load_run(run_dir) -> tuple[PCAVS, TalkTaskConfig, History]:
     tj = run / "task.json"
     tcfg = TalkTaskConfig(**{k: v for k, v in json.loads(tj.read_text()).items() if k in {f.name for f in fields(TalkTaskConfig)}}) \
         if tj.exists() else TalkTaskConfig()
-    model = build_pcavs(tcfg.model)
+    model = build_pcavs(**tcfg.build_kwargs)
     ck = load_checkpoint(run / "last.pt")
     model.load_state_dict({k[len("model."):]: v for k, v in ck["model"].items() if k.startswith("model.")})   # strict; D is dropped
     return model.eval(), tcfg, History(ck.get("history", []))
@@ -272,7 +277,7 @@ def ship(run_dir, name:str="talk-small", metrics:dict|None=None, command:str="",
     steps = hist.records[-1]["step"] if len(hist) else 0
     data = (f"synthetic talking heads (synthlab.talk.data), TRAIN identities 0..{tcfg.n_identities - 1}, "
             f"{tcfg.clips_per_identity} clips x {tcfg.n_frames} frames each at {tcfg.size} px, pose source {tcfg.pose_source!r} ({tcfg.pose_aug} augmentation); {steps} steps")
-    card = save_weights(model, name, "synthlab.talk.model:build_pcavs", {"size": tcfg.model}, data=data, command=command,
+    card = save_weights(model, name, "synthlab.talk.model:build_pcavs", tcfg.build_kwargs, data=data, command=command,
                         metrics=metrics or {}, folder=folder, force=force, half=True)
     save_history(hist, name, folder, every, force)
     return card
