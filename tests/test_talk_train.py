@@ -174,14 +174,15 @@ def test_identity_invariance_term(batch):
     from synthlab.talk.losses import invariance_loss
     torch.manual_seed(0)
     w = RECIPES["recon-invariant"]
-    assert w["id_inv"] > 0 and {k: v for k, v in w.items() if k != "id_inv"} == RECIPES["recon-disentangle"]
+    assert w["id_inv"] > 0 and w["pose_code"] == 3 * RECIPES["recon-disentangle"]["pose_code"]
+    assert {k: v for k, v in w.items() if k not in ("id_inv", "pose_code")} == {k: v for k, v in RECIPES["recon-disentangle"].items() if k != "pose_code"}
     gan = TalkGAN(build_pcavs("small"), use_D=False, pose_adversary=True).eval()
     with torch.no_grad():
         m = gan.model
         want = invariance_loss(m.encode_identity(batch["identity"]).vec, m.encode_identity(batch["target"]).vec)
     loss, logs = talk_loss(gan, batch, w)
     assert logs["id_inv"] == pytest.approx(float(want), rel=1e-4) and logs["id_inv"] > 0
-    base, _ = talk_loss(gan, batch, RECIPES["recon-disentangle"])
+    base, _ = talk_loss(gan, batch, {**w, "id_inv": 0.0})
     assert float(loss - base) == pytest.approx(w["id_inv"] * float(want), rel=1e-3)
     gan.zero_grad(); loss.backward()
     assert next(gan.model.netV.parameters()).grad is not None
@@ -190,9 +191,12 @@ def test_identity_invariance_term(batch):
 def test_disentangle_task_and_training_state_stay_out_of_the_preset(tmp_path):
     from synthlab.train import get_task
     spec = get_task("talk")({"max_steps": 1})                                      # the shipped recipe has the adversary
-    assert spec["task"].recipe == "recon-disentangle" and spec["model"].pose_adversary is not None
+    assert spec["task"].recipe == "recon-invariant" and spec["model"].pose_adversary is not None
+    assert spec["task"].identity_flip and spec["model"].model.netV.cfg.flip_average
     recon = get_task("talk-recon")({"max_steps": 1})
-    assert recon["task"].recipe == "recon" and recon["model"].pose_adversary is None
+    assert recon["task"].recipe == "recon" and recon["model"].pose_adversary is None and not recon["task"].identity_flip
+    dis = get_task("talk-disentangle")({"max_steps": 1})
+    assert dis["task"].recipe == "recon-disentangle" and not dis["model"].model.netV.cfg.flip_average
     keys = set(spec["model"].state_dict())
     assert {"pose_adversary.bank_x", "pose_adversary.corr", "pose_adversary.seen"} <= keys      # resumable
     assert not any(k.startswith("model.") and "adversary" in k for k in keys)
@@ -200,7 +204,7 @@ def test_disentangle_task_and_training_state_stay_out_of_the_preset(tmp_path):
 
 def test_identity_flip_reaches_the_model_and_the_card_kwargs(tmp_path):
     from synthlab.train import get_task
-    assert TalkTaskConfig().build_kwargs == {"size": "small"}
+    assert TalkTaskConfig(identity_flip=False).build_kwargs == {"size": "small"}
     kw = TalkTaskConfig(identity_flip=True).build_kwargs
     assert kw == {"size": "small", "identity": {"flip_average": True}}
     assert build_pcavs(**kw).netV.cfg.flip_average
