@@ -691,7 +691,6 @@ def ridge_r2(Xtr, ytr, Xte, yte, alpha:float=1.0) -> float:
     "Held-out R² of ridge regression (standardised inputs, penalty `alpha`, intercept unpenalised); 1 − SSE/SST with the test mean."
     return _r2(yte, _ridge_predict(Xtr, ytr, Xte, alpha))
 
-
 def _logistic_predict(Xtr, ytr, Xte, l2:float=1e-3, max_iter:int=100) -> np.ndarray:
     Xtr, Xte = _standardise(torch.as_tensor(Xtr, dtype=torch.float64), torch.as_tensor(Xte, dtype=torch.float64))
     classes, ytr_i = np.unique(np.asarray(ytr), return_inverse=True)
@@ -753,36 +752,34 @@ def probe_matrix(codes:dict, factors:dict, groups=None, categorical=None, test_f
     if groups is not None:
         g = np.asarray(groups)
         if g.shape != (N,): raise ShapeError(f"groups must be (N,) = ({N},); got shape {g.shape}")
+    # a "deal" is a list of test masks; each is predicted by a probe fitted on the rest, and the deal is scored on them all
     if folds is not None:   # grouped K-fold: every sample is scored once, by a probe that never saw its clip
         if groups is None: raise InputError("folds needs groups (the clip of every sample)")
         if repeats < 1: raise InputError(f"repeats must be >= 1, got {repeats}")
-        assign = [group_folds(g, folds, seed + r) for r in range(repeats)]
-        def fit_score(X, y, is_cat):
-            out = []
-            for fold in assign:
-                pred = np.empty(N, dtype=y.dtype) if is_cat else torch.empty(N, dtype=torch.float64)
-                for k in range(folds):
-                    te = fold == k
-                    pred[te] = (_logistic_predict(X[~te], y[~te], X[te], l2) if is_cat
-                                else _ridge_predict(X[~te], y[~te].astype(np.float64), X[te], alpha))
-                out.append(float(np.mean(pred == y)) if is_cat else _r2(y.astype(np.float64), pred))
-            return out
+        deals = [[fold == k for k in range(folds)] for fold in (group_folds(g, folds, seed + r) for r in range(repeats))]
         n_train, n_test = int(round(N * (folds - 1) / folds)), N
         protocol = f"grouped {folds}-fold by clip" + (f", mean ± std over {repeats} fold assignments" if repeats > 1 else "")
-    else:
+    else:                   # one split
         if groups is None:
-            rng = np.random.default_rng(seed); te = np.zeros(N, bool); te[rng.permutation(N)[:max(1, int(round(test_frac * N)))]] = True; tr = ~te
-        else: tr, te = group_split(g, test_frac, seed)
-        def fit_score(X, y, is_cat):
-            return [logistic_accuracy(X[tr], y[tr], X[te], y[te], l2) if is_cat
-                    else ridge_r2(X[tr], y[tr].astype(np.float64), X[te], y[te].astype(np.float64), alpha)]
-        n_train, n_test, protocol = int(tr.sum()), int(te.sum()), "split by clip" if groups is not None else "split by sample"
+            rng = np.random.default_rng(seed); te = np.zeros(N, bool); te[rng.permutation(N)[:max(1, int(round(test_frac * N)))]] = True
+        else: te = group_split(g, test_frac, seed)[1]
+        deals = [[te]]
+        n_train, n_test, protocol = int((~te).sum()), int(te.sum()), "split by clip" if groups is not None else "split by sample"
+    scored = np.any(deals[0], 0)
+    def fit_score(X, y, is_cat) -> list:
+        out = []
+        for masks in deals:
+            pred = np.empty(N, dtype=y.dtype) if is_cat else torch.empty(N, dtype=torch.float64)
+            for te in masks:
+                pred[te] = (_logistic_predict(X[~te], y[~te], X[te], l2) if is_cat
+                            else _ridge_predict(X[~te], y[~te].astype(np.float64), X[te], alpha))
+            out.append(float(np.mean(pred[scored] == y[scored])) if is_cat else _r2(y[scored].astype(np.float64), pred[torch.from_numpy(scored)]))
+        return out
     scores, spread, metric, chance = {k: {} for k in C}, {k: {} for k in C}, {}, {}
     for f, y in Fa.items():
         if f in cat:
             metric[f] = "acc"
-            ys = y if folds is not None else y[te]
-            chance[f] = float(np.unique(ys, return_counts=True)[1].max() / len(ys))   # the best constant answer
+            chance[f] = float(np.unique(y[scored], return_counts=True)[1].max() / scored.sum())   # the best constant answer
         else:
             metric[f] = "r2"; chance[f] = 0.0
             if not np.isfinite(y.astype(np.float64)).all(): raise InputError(f"factor {f!r} contains NaN or infinite values")
