@@ -331,6 +331,10 @@ def test_dataset_items():
     src = [t for t in range(12) if np.allclose(ds.clip(0).pose[t], it["identity_pose"].numpy())]
     assert it["identity_pose"].shape == (3,) and len(src) >= 1
     assert torch.equal(it["identity"], torch.from_numpy(ds.clip(0).frames[src[0]]).permute(2, 0, 1).float() / 127.5 - 1)
+    # identity_clip / identity_frame say where exactly: that frame, with that pose
+    k2, t2 = int(it["identity_clip"]), int(it["identity_frame"])
+    assert k2 == 0 and np.allclose(ds.clip(k2).pose[t2], it["identity_pose"].numpy())
+    assert torch.equal(it["identity"], torch.from_numpy(ds.clip(k2).frames[t2]).permute(2, 0, 1).float() / 127.5 - 1)
     again = SyntheticTalkDataset("train", n_identities=2, clips_per_identity=2, n_frames=12, size=64, seed=1)[14]
     assert all(torch.equal(it[k], again[k]) for k in it)
     assert all(int(ds[i]["identity_id"]) == 1 for i in range(24, 48, 7))

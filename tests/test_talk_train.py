@@ -9,7 +9,7 @@ from synthlab.core import InputError, OverwriteError
 from synthlab.talk.losses import discriminator_losses, generator_losses
 from synthlab.talk.model import build_pcavs
 from synthlab.talk.data import POSE_LIMITS, SyntheticTalkDataset
-from synthlab.talk.train import (POSE_AUGS, RECIPES, TalkGAN, TalkTaskConfig, _Remouth, _WithTargetAug, frozen, load_run, mouth_mask,
+from synthlab.talk.train import (POSE_AUGS, RECIPES, TalkGAN, TalkTaskConfig, _Remouth, _Repose, _WithTargetAug, frozen, load_run, mouth_mask,
                                  ship, talk_items, talk_loss)
 from synthlab.train import train_main
 
@@ -188,11 +188,53 @@ def test_identity_invariance_term(batch):
     assert next(gan.model.netV.parameters()).grad is not None
     assert "id_inv" not in talk_loss(gan, batch, RECIPES["recon-disentangle"])[1]
 
+def test_repose_item_changes_the_pose_only():
+    """identity_repose is the identity frame's person, mouth and blink re-rendered in the target's head pose: rendered in
+    the identity frame's own pose it is the identity frame, pixel for pixel."""
+    from synthlab.talk.data import render_face
+    tcfg = TalkTaskConfig(**{**TINY.__dict__, "recipe": "recon-repose"})
+    ds = talk_items("train", tcfg)
+    assert isinstance(ds.base, _Repose) and "identity_repose" not in talk_items("train", TalkTaskConfig(**{**TINY.__dict__, "recipe": "recon-invariant"}))[0]
+    it = ds[5]
+    src, t2 = ds.base.clip(int(it["identity_clip"])), int(it["identity_frame"])
+    px = lambda a: torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1).float() / 127.5 - 1
+    same, _ = render_face(src.identity, src.pose[t2], src.mouth[t2], float(src.blink[t2]), size=128)
+    assert torch.equal(px(same), it["identity"])                                     # the re-render is exact
+    want, _ = render_face(src.identity, it["pose"].numpy(), src.mouth[t2], float(src.blink[t2]), size=128)
+    assert torch.equal(px(want), it["identity_repose"])                              # ... and only the pose moved
+    assert not np.allclose(it["pose"].numpy(), it["identity_pose"].numpy())
+    assert (it["identity_repose"] - it["identity"]).abs().mean() > 0.005
+
+def test_pose_only_invariance_term(batch):
+    "recon-repose: recon-invariant plus the Fisher ratio of the identity vectors of the identity frame and its re-posed render."
+    from synthlab.talk.losses import invariance_loss
+    torch.manual_seed(0)
+    w = RECIPES["recon-repose"]
+    assert w["id_repose"] > 0 and {k: v for k, v in w.items() if k != "id_repose"} == RECIPES["recon-invariant"]
+    ds = talk_items("train", TalkTaskConfig(**{**TINY.__dict__, "recipe": "recon-repose"}))
+    b = torch.utils.data.default_collate([ds[i] for i in range(4)])
+    gan = TalkGAN(build_pcavs("small"), use_D=False, pose_adversary=True).eval()
+    with torch.no_grad():
+        m = gan.model
+        want = invariance_loss(m.encode_identity(b["identity"]).vec, m.encode_identity(b["identity_repose"]).vec)
+    loss, logs = talk_loss(gan, b, w)
+    assert logs["id_repose"] == pytest.approx(float(want), rel=1e-4) and 0 < logs["id_repose"]
+    base, _ = talk_loss(gan, b, {**w, "id_repose": 0.0})
+    assert float(loss - base) == pytest.approx(w["id_repose"] * float(want), rel=1e-3)
+    gan.zero_grad(); loss.backward()
+    assert next(gan.model.netV.parameters()).grad is not None
+    with pytest.raises(InputError, match="identity_repose"):
+        talk_loss(gan, {k: v for k, v in b.items() if k != "identity_repose"}, w)
+
 def test_disentangle_task_and_training_state_stay_out_of_the_preset(tmp_path):
     from synthlab.train import get_task
     spec = get_task("talk")({"max_steps": 1})                                      # the shipped recipe has the adversary
-    assert spec["task"].recipe == "recon-invariant" and spec["model"].pose_adversary is not None
+    assert spec["task"].recipe == "recon-repose" and spec["model"].pose_adversary is not None
     assert spec["task"].identity_flip and spec["model"].model.netV.cfg.flip_average
+    assert "identity_repose" in spec["train_ds"][0]                               # the pose-only pair is in every item
+    inv = get_task("talk-invariant")({"max_steps": 1})                             # the previous preset's recipe
+    assert inv["task"].recipe == "recon-invariant" and inv["model"].model.netV.cfg.flip_average
+    assert "identity_repose" not in inv["train_ds"][0]
     recon = get_task("talk-recon")({"max_steps": 1})
     assert recon["task"].recipe == "recon" and recon["model"].pose_adversary is None and not recon["task"].identity_flip
     dis = get_task("talk-disentangle")({"max_steps": 1})

@@ -738,7 +738,8 @@ class SyntheticTalkDataset(torch.utils.data.Dataset):
                 "audio": torch.from_numpy(audio_window(clip.audio, t, clip.sr, clip.fps)),
                 "identity_id": torch.tensor(clip.identity.id), "pose": torch.from_numpy(clip.pose[t].copy()),
                 "viseme": torch.tensor(int(clip.viseme[t])), "mouth": torch.from_numpy(clip.mouth[t].copy()),
-                "landmarks": torch.from_numpy(clip.landmarks[t].copy()), "frame_index": torch.tensor(t), "clip_index": torch.tensor(k)}
+                "landmarks": torch.from_numpy(clip.landmarks[t].copy()), "frame_index": torch.tensor(t), "clip_index": torch.tensor(k),
+                "identity_clip": torch.tensor(k2), "identity_frame": torch.tensor(t2)}    # where the identity image came from
         if self._fe is not None: item["mel"] = torch.from_numpy(self._fe[1](self._mel(k, clip), [t], pad="silence")[0])
         return item
     def __repr__(self):
