@@ -15,7 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from ..core import InputError, MissingFileError
 from ..train import TrainConfig, History, register_task, load_checkpoint, save_history
-from .data import SyntheticTalkDataset, render_face, augment_nonid, VISEMES, viseme_mouth, POSE_LIMITS
+from .data import SyntheticTalkDataset, render_face, augment_nonid, VISEMES, viseme_mouth, POSE_LIMITS, _to_pm1
 from .losses import (DiscriminatorConfig, MultiscaleDiscriminator, LossWeights, generator_losses,
                                   discriminator_losses, contrastive_av_loss, crossmodal_l1, ProbeAdversary,
                                   invariance_loss)
@@ -30,15 +30,19 @@ POSE_SOURCES = ("remouth", "target")
 POSE_AUGS = ("photometric", "pcavs")
 
 # %% ../../nbs/26_talk.train.ipynb #c008
-class _WithTargetAug(torch.utils.data.Dataset):
-    "Add `target_aug` (the official non-identity input: the augmented target) to each item."
-    def __init__(self, base:SyntheticTalkDataset): self.base = base
+class _Wrap(torch.utils.data.Dataset):
+    "A dataset that passes items, clips and `augment` through from `base`; subclasses add to each item in `add`."
+    def __init__(self, base): self.base = base
     def __len__(self): return len(self.base)
     def clip(self, k): return self.base.clip(k)
     @property
     def augment(self): return self.base.augment
-    def __getitem__(self, i):
-        item = self.base[i]
+    def __getitem__(self, i): return self.add(self.base[i], int(i))
+    def add(self, item:dict, i:int) -> dict: return item
+
+class _WithTargetAug(_Wrap):
+    "Add `target_aug` (the official non-identity input: the augmented target) to each item."
+    def add(self, item, i):
         item["target_aug"] = item["pose_source"]
         return item
 
@@ -110,33 +114,27 @@ def talk_items(split:str, tcfg:TalkTaskConfig) -> torch.utils.data.Dataset:
     if tcfg.weights.get("id_repose"): base = _Repose(base)
     return _Remouth(base, tcfg.seed, geometric=tcfg.pose_aug == "pcavs") if tcfg.pose_source == "remouth" else base
 
-class _Repose(torch.utils.data.Dataset):
+class _Repose(_Wrap):
     "Add `identity_repose`: the identity frame re-rendered in the target's head pose (same person, mouth and blink; only the pose differs)."
-    def __init__(self, base): self.base = base
-    def __len__(self): return len(self.base)
-    def clip(self, k): return self.base.clip(k)
-    @property
-    def augment(self): return self.base.augment
-    def __getitem__(self, i):
-        item = self.base[i]
+    def add(self, item, i):
         src, t2 = self.base.clip(int(item["identity_clip"])), int(item["identity_frame"])
         img, _ = render_face(src.identity, item["pose"].numpy(), src.mouth[t2], float(src.blink[t2]), size=src.frames.shape[1])
-        item["identity_repose"] = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).float() / 127.5 - 1
+        item["identity_repose"] = _to_pm1(img)
         return item
 
-class _Remouth(torch.utils.data.Dataset):
+class _Remouth(_Wrap):
     "Replace the pose source by the target's head pose re-rendered with a random mouth and blink (augmented: photometric only, or PC-AVS's full set when `geometric`)."
-    def __init__(self, base, seed:int, geometric:bool=False): self.base, self.seed, self.geometric = base, seed, bool(geometric)
-    def __len__(self): return len(self.base)
-    def __getitem__(self, i):
-        item = self.base[i]
+    def __init__(self, base, seed:int, geometric:bool=False):
+        super().__init__(base)
+        self.seed, self.geometric = seed, bool(geometric)
+    def add(self, item, i):
         k, t = int(item["clip_index"]), int(item["frame_index"])
         clip = self.base.clip(k)
-        rng = np.random.default_rng([self.seed, int(i), 0x5E])
+        rng = np.random.default_rng([self.seed, i, 0x5E])
         mouth = viseme_mouth(rng.integers(0, len(VISEMES), 3))[1]         # the mouth of a random viseme
         img, _ = render_face(clip.identity, clip.pose[t], mouth, float(rng.uniform(0, 1) ** 3), size=clip.frames.shape[1])
         if self.base.augment: img = augment_nonid(img, rng) if self.geometric else augment_nonid(img, rng, reshape=False, crop=0.0)
-        item["pose_source"] = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).float() / 127.5 - 1
+        item["pose_source"] = _to_pm1(img)
         return item
 
 # %% ../../nbs/26_talk.train.ipynb #c014
