@@ -216,6 +216,42 @@ def test_identity_flip_average_is_mirror_invariant(small):
     torch.testing.assert_close(a5.vec[0], a.vec.mean(0), atol=1e-5, rtol=1e-5)   # N reference frames still average
     assert (p.vec - pm.vec).abs().max() > 1e-3                     # without it the mirror changes the vector
 
+def test_identity_subspace_projects_the_vector(small):
+    """subspace=k: the vector is moved onto mean + span(k orthonormal rows). Before fitting, the rows are the first k
+    axes (a known value); `fit_subspace` puts them on the principal directions; the map is untouched."""
+    plain = small[0].eval()
+    sub = IdentityEncoder(IdentityEncoderConfig.small(), subspace=3).eval()
+    assert sub.load_state_dict(plain.state_dict(), strict=False).missing_keys == ["sub_mean", "sub_basis"]
+    assert IdentityEncoderConfig().subspace == 0 and not any(k.startswith("sub_") for k in plain.state_dict())   # PC-AVS: off
+    torch.manual_seed(0); x = torch.rand(6, 3, 64, 64) * 2 - 1
+    with torch.no_grad():
+        p, s = plain(x), sub(x)
+    want = p.vec.clone(); want[:, 3:] = 0                                   # unfitted: the first 3 axes
+    torch.testing.assert_close(s.vec, want); torch.testing.assert_close(s.map, p.map)
+    # vectors on a 3-d affine subspace: the fit finds it (all variance kept) and projects them onto themselves
+    g = torch.Generator().manual_seed(1)
+    basis, mu = torch.linalg.qr(torch.randn(512, 3, generator=g, dtype=torch.float64))[0].T, torch.randn(512, generator=g, dtype=torch.float64)
+    v = mu + torch.randn(50, 3, generator=g, dtype=torch.float64) @ basis
+    assert sub.fit_subspace(v.float()) == pytest.approx(1.0, abs=1e-6)
+    torch.testing.assert_close(sub.project(v.float()), v.float(), atol=1e-4, rtol=1e-4)
+    off = v[:1].float() + torch.randn(1, 512, generator=g)                  # off the subspace: its orthogonal projection
+    r = off - sub.project(off)
+    assert float((r @ sub.sub_basis.T).abs().max()) < 1e-4 and float(r.norm()) > 1
+    with torch.no_grad():
+        s2 = sub(x)
+    torch.testing.assert_close(s2.vec, sub.project(p.vec))                  # forward = project(plain vector)
+    torch.testing.assert_close(sub.project(s2.vec), s2.vec, atol=1e-4, rtol=1e-4)   # idempotent
+
+def test_identity_subspace_errors(small):
+    for bad in (-1, 513, True):
+        with pytest.raises(InputError, match="subspace"): IdentityEncoderConfig.small().__class__(**{**asdict(IdentityEncoderConfig.small()), "subspace": bad})
+    sub = IdentityEncoder(IdentityEncoderConfig.small(), subspace=4)
+    with pytest.raises(InputError, match="more than 4"): sub.fit_subspace(torch.randn(4, 512))
+    with pytest.raises(ShapeError, match="vecs"): sub.fit_subspace(torch.randn(10, 3))
+    with pytest.raises(InputError, match="fewer than 4"): sub.fit_subspace(torch.randn(10, 2) @ torch.randn(2, 512))
+    with pytest.raises(InputError, match="no subspace"): small[0].fit_subspace(torch.randn(10, 512))
+    with pytest.raises(InputError, match="no subspace"): small[0].project(torch.randn(1, 512))
+
 def test_pose_dropout_only_in_training():
     "The hourglass dropout (p = 0.5) is the only random layer: train-mode passes differ by seed, eval passes agree."
     e = PoseEncoder(PoseEncoderConfig.small())

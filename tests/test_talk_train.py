@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from synthlab.core import InputError, OverwriteError
+from synthlab.core import CheckpointError, InputError, OverwriteError
 from synthlab.talk.losses import discriminator_losses, generator_losses
 from synthlab.talk.model import build_pcavs
 from synthlab.talk.data import POSE_LIMITS, SyntheticTalkDataset
@@ -105,10 +105,38 @@ def test_tiny_run_resumes_and_ships(tmp_path):
     card = ship(out, name="talk-test", folder=tmp_path / "w", command="synthlab train talk-tiny")
     from synthlab.hub import load
     loaded = load("talk-test", folder=tmp_path / "w")
-    for (k, a), b in zip(model.state_dict().items(), loaded.state_dict().values()):   # shipped in float16
-        torch.testing.assert_close(b, a.half().to(a.dtype) if a.is_floating_point() else a, rtol=0, atol=0, msg=k)
-    assert "TRAIN identities" in card.data
+    sd = loaded.state_dict()
+    assert set(sd) - set(model.state_dict()) == {"netV.sub_mean", "netV.sub_basis"}           # + the fitted identity subspace
+    for k, a in model.state_dict().items():                                                  # shipped in float16
+        torch.testing.assert_close(sd[k], a.half().to(a.dtype) if a.is_floating_point() else a, rtol=0, atol=0, msg=k)
+    assert "TRAIN identities" in card.data and "identity subspace: the 4 principal directions" in card.data
+    assert card.config["identity"]["subspace"] == tcfg.identity_subspace == 4
     with pytest.raises(OverwriteError): ship(out, name="talk-test", folder=tmp_path / "w")
+
+def test_fit_identity_subspace_keeps_the_principal_directions_of_train_vectors():
+    """The preset's net V = the trained one followed by the projection onto the top-k principal directions of the
+    TRAIN identity vectors (every frame of each person's first clip): those vectors' residual is orthogonal to them."""
+    from synthlab.talk.train import fit_identity_subspace
+    from synthlab.talk.data import _to_pm1
+    tcfg = TalkTaskConfig(**{**TINY.__dict__, "identity_subspace": 3})
+    assert tcfg.preset_kwargs == {"size": "small", "identity": {"flip_average": True, "subspace": 3}}
+    assert TalkTaskConfig(identity_subspace=0).preset_kwargs == TalkTaskConfig().build_kwargs
+    torch.manual_seed(0)
+    trained = build_pcavs(**tcfg.build_kwargs).eval()
+    preset, kept = fit_identity_subspace(trained, tcfg)
+    assert 0 < kept <= 1 and preset.netV.cfg.subspace == 3
+    ds = SyntheticTalkDataset("train", 2, 2, 4, 128, seed=0, with_mel=False)
+    x = torch.stack([_to_pm1(f) for k in (0, 2) for f in ds.clip(k).frames])
+    with torch.no_grad():
+        v, w = trained.encode_identity(x).vec, preset.encode_identity(x).vec
+    torch.testing.assert_close(w, preset.netV.project(v))
+    B, mu = preset.netV.sub_basis, preset.netV.sub_mean
+    torch.testing.assert_close(mu, v.mean(0), atol=1e-4, rtol=1e-4)                  # the mean of exactly those vectors
+    assert float(((v - w) @ B.T).abs().max()) < 1e-3                                 # residuals orthogonal to the basis
+    resid = float((v - w).pow(2).sum() / (v - v.mean(0)).pow(2).sum())
+    assert resid == pytest.approx(1 - kept, abs=1e-4)                                # what is dropped is 1 - kept
+    with pytest.raises(CheckpointError, match="layout"):
+        fit_identity_subspace(build_pcavs(size="small", identity={"flip_average": True, "subspace": 3}), tcfg)
 
 def test_mouth_mask_is_the_landmark_box_with_margin():
     lm = torch.zeros(2, 68, 2)

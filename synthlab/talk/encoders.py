@@ -66,6 +66,7 @@ class IdentityEncoderConfig:
     imagenet_classes: int = 1000          # torchvision's ImageNet head `model.fc`, unused by PC-AVS (0: leave it out)
     num_classes: int = 5830               # identity classifier `fc`, a training loss only (0: leave it out)
     flip_average: bool = False            # not PC-AVS: also encode the mirrored frame, average the two vectors (see below)
+    subspace: int = 0                     # not PC-AVS: project the vector onto its k principal directions (0: off; see below)
 
     def __post_init__(self):
         self.layers, self.planes = tuple(self.layers), tuple(self.planes)
@@ -75,6 +76,9 @@ class IdentityEncoderConfig:
         if any(int(p * self.width_per_group / 64) < 1 for p in self.planes) or self.groups < 1:
             raise InputError(f"planes·width_per_group/64 must be >= 1 for every stage; got planes={self.planes}, "
                              f"width_per_group={self.width_per_group}")
+        if isinstance(self.subspace, bool) or not 0 <= int(self.subspace) <= 4 * self.planes[-1]:
+            raise InputError(f"subspace must be an integer in [0, {4 * self.planes[-1]}] (the vector's size), got {self.subspace!r}")
+        self.subspace = int(self.subspace)
         if min(self.stem, self.map_dim, self.map_size) < 1 or min(self.imagenet_classes, self.num_classes) < 0:
             raise InputError(f"invalid IdentityEncoderConfig: {self}")
 
@@ -156,6 +160,9 @@ class IdentityEncoder(nn.Module):
         self.model = ResNeXt(cfg)                                   # the torchvision trunk, keys `model.*`
         self.conv1x1 = nn.Conv2d(cfg.vec_dim, cfg.map_dim, 1)       # 2048 → 512, with bias
         self.fc = nn.Linear(cfg.vec_dim, cfg.num_classes) if cfg.num_classes else None   # training-only head
+        if cfg.subspace:   # the identity subspace: a mean and k orthonormal rows, set by `fit_subspace` (until then the first k axes)
+            self.register_buffer("sub_mean", torch.zeros(cfg.vec_dim))
+            self.register_buffer("sub_basis", torch.eye(cfg.subspace, cfg.vec_dim))
 
     def forward(self, x:torch.Tensor) -> IdentityFeatures:
         "`x`: `(B, 3, H, W)`, or `(B, N, 3, H, W)` for N reference frames (averaged)."
@@ -172,7 +179,27 @@ class IdentityEncoder(nn.Module):
         if x.ndim == 5:   # official: view(-1, num_inputs, ...).mean(1)
             vec, idmap = vec.view(-1, n, vec.shape[-1]).mean(1), idmap.view(-1, n, *idmap.shape[1:]).mean(1)
             f = f.view(-1, n, *f.shape[1:])
+        if self.cfg.subspace: vec = self.project(vec)
         return IdentityFeatures(vec=vec, map=idmap, layer4=f)
+
+    def project(self, vec:torch.Tensor) -> torch.Tensor:
+        "`vec` (B, D) moved onto the identity subspace: mean + its part along the k basis rows (D numbers still)."
+        if not self.cfg.subspace: raise InputError("this IdentityEncoder has no subspace (subspace=0)")
+        return self.sub_mean + ((vec - self.sub_mean) @ self.sub_basis.T) @ self.sub_basis
+
+    @torch.no_grad()
+    def fit_subspace(self, vecs:torch.Tensor) -> float:
+        "Set the subspace to the mean and top-k principal directions of unprojected vectors `vecs` (N, D); returns the variance share kept."
+        k, D = self.cfg.subspace, self.cfg.vec_dim
+        if not k: raise InputError("this IdentityEncoder has no subspace (subspace=0)", "build it with subspace=k")
+        if vecs.ndim != 2 or vecs.shape[1] != D: raise ShapeError(f"vecs must be (N, {D}), got {tuple(vecs.shape)}")
+        if vecs.shape[0] <= k: raise InputError(f"fitting {k} principal directions needs more than {k} vectors, got {vecs.shape[0]}")
+        X = vecs.detach().double().cpu()
+        mu = X.mean(0)
+        _, S, Wt = torch.linalg.svd(X - mu, full_matrices=False)
+        if float(S[k - 1]) <= 1e-5 * float(S[0]): raise InputError(f"the vectors span fewer than {k} directions: the subspace is undefined")
+        self.sub_mean.copy_(mu.to(self.sub_mean)); self.sub_basis.copy_(Wt[:k].to(self.sub_basis))
+        return float((S[:k] ** 2).sum() / (S ** 2).sum())
 
     def classify(self, vec:torch.Tensor) -> torch.Tensor:
         "Identity logits from `vec` (the identity-classification loss of training)."

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from ..core import InputError, MissingFileError
+from ..core import InputError, MissingFileError, CheckpointError
 from ..train import TrainConfig, History, register_task, load_checkpoint, save_history
 from .data import SyntheticTalkDataset, render_face, augment_nonid, VISEMES, viseme_mouth, POSE_LIMITS, _to_pm1
 from .losses import (DiscriminatorConfig, MultiscaleDiscriminator, LossWeights, generator_losses,
@@ -23,7 +23,8 @@ from .model import PCAVS, PCAVSConfig, build_pcavs
 
 # %% auto #0
 __all__ = ['POSE_SOURCES', 'POSE_AUGS', 'RECIPES', 'RECIPE_TASKS', 'TalkTaskConfig', 'talk_items', 'TalkGAN', 'frozen',
-           'mouth_mask', 'talk_loss', 'talk_metrics', 'talk_spec', 'talk_task', 'talk_tiny_task', 'load_run', 'ship']
+           'mouth_mask', 'talk_loss', 'talk_metrics', 'talk_spec', 'talk_task', 'talk_tiny_task', 'load_run',
+           'fit_identity_subspace', 'ship']
 
 # %% ../../nbs/26_talk.train.ipynb #c006
 POSE_SOURCES = ("remouth", "target")
@@ -74,7 +75,9 @@ RECIPES["recon-invariant"] = {**RECIPES["recon-disentangle"], "id_inv": 20.0, "p
 # re-rendered in the target's head pose (same person, mouth and blink; only the pose differs) must give the same
 # identity vector (Fisher ratio). A linear probe reads a person's pitch from the identity vector as long as that
 # within-person trace stands above the probe's ridge penalty, measured against the between-person spread that sets
-# the scale of its standardised inputs; at weight 20 the ratio settles near 2e-3 and the probe reads pitch at R² 0.47
+# the scale of its standardised inputs; at weight 20 the ratio settles near 2e-3 and the probe reads pitch at R² 0.47.
+# At 500 the ratio falls ~12-fold but pose still explains the same share of it; what removes the pitch trace is the
+# identity subspace that `ship` fits (TalkTaskConfig.identity_subspace; see the lesson)
 RECIPES["recon-repose"] = {**RECIPES["recon-invariant"], "id_repose": 500.0}
 
 @dataclass
@@ -92,6 +95,7 @@ class TalkTaskConfig:
     d_lr_mult: float = 4.0             # two-time-scale update: lr_D = 4 · lr_G (official 2e-3 vs 5e-4)
     model: str = "small"               # PCAVS size name (build_pcavs)
     identity_flip: bool = True         # net V averages each frame's vector with its mirror's (IdentityEncoderConfig.flip_average; PC-AVS: False)
+    identity_subspace: int = 64        # the preset's net V keeps the k principal directions of TRAIN identity vectors (fitted by `ship`; 0: off)
 
     def __post_init__(self):
         if self.pose_source not in POSE_SOURCES: raise InputError(f"pose_source must be one of {POSE_SOURCES}, got {self.pose_source!r}")
@@ -104,6 +108,12 @@ class TalkTaskConfig:
     def build_kwargs(self) -> dict:
         "The `build_pcavs` arguments of this run's model (what the preset's card records)."
         return {"size": self.model, **({"identity": {"flip_average": True}} if self.identity_flip else {})}
+    @property
+    def preset_kwargs(self) -> dict:
+        "The `build_pcavs` arguments of the shipped model: `build_kwargs` plus the identity subspace (fitted after training)."
+        if not self.identity_subspace: return self.build_kwargs
+        kw = self.build_kwargs
+        return {**kw, "identity": {**kw.get("identity", {}), "subspace": self.identity_subspace}}
     @property
     def uses_D(self) -> bool: return bool(self.weights.get("gan") or self.weights.get("feat"))
 
@@ -273,7 +283,7 @@ RECIPE_TASKS = {   # name: (recipe, identity_flip, what it is)
 }
 
 def _recipe_task(name:str, recipe:str, flip:bool, doc:str):
-    def task(overrides:dict) -> dict: return talk_spec(overrides, TalkTaskConfig(recipe=recipe, identity_flip=flip))
+    def task(overrides:dict) -> dict: return talk_spec(overrides, TalkTaskConfig(recipe=recipe, identity_flip=flip, identity_subspace=0))
     task.__name__, task.__doc__ = name.replace("-", "_") + "_task", f"`synthlab train {name}` ('{recipe}' recipe): {doc}."
     return register_task(name)(task)
 
@@ -282,7 +292,8 @@ for _name, (_recipe, _flip, _doc) in RECIPE_TASKS.items(): _recipe_task(_name, _
 @register_task("talk-tiny")
 def talk_tiny_task(overrides:dict) -> dict:
     "A few-second smoke run of the same recipe (tests, CI)."
-    return talk_spec(overrides, TalkTaskConfig(n_identities=2, clips_per_identity=2, n_frames=8, val_identities=1, recipe="official"),
+    return talk_spec(overrides, TalkTaskConfig(n_identities=2, clips_per_identity=2, n_frames=8, val_identities=1, recipe="official",
+                                               identity_subspace=4),
                      dict(batch_size=4, max_steps=2, val_every=0, ckpt_every=0, log_every=1))
 
 # %% ../../nbs/26_talk.train.ipynb #c022
@@ -298,14 +309,34 @@ def load_run(run_dir) -> tuple[PCAVS, TalkTaskConfig, History]:
     model.load_state_dict({k[len("model."):]: v for k, v in ck["model"].items() if k.startswith("model.")})   # strict; D is dropped
     return model.eval(), tcfg, History(ck.get("history", []))
 
+@torch.no_grad()
+def fit_identity_subspace(model:PCAVS, tcfg:TalkTaskConfig) -> tuple[PCAVS, float]:
+    "A copy of trained `model` whose net V keeps the `tcfg.identity_subspace` principal directions of its TRAIN identity vectors; and the variance share kept."
+    out = build_pcavs(**tcfg.preset_kwargs)
+    diff = out.load_state_dict(model.state_dict(), strict=False)
+    if diff.unexpected_keys or set(diff.missing_keys) != {"netV.sub_mean", "netV.sub_basis"}:
+        raise CheckpointError(f"the trained model does not match the preset's layout: {diff}")
+    ds = SyntheticTalkDataset("train", tcfg.n_identities, tcfg.clips_per_identity, tcfg.n_frames, tcfg.size, seed=tcfg.seed,
+                              with_mel=False, cache=False)
+    model = model.eval()
+    vecs = torch.cat([model.encode_identity(_to_pm1_batch(ds.clip(k).frames)).vec        # every frame of each person's first clip
+                      for k in range(0, ds.n_clips, tcfg.clips_per_identity)])
+    return out.eval(), out.netV.fit_subspace(vecs)
+
+def _to_pm1_batch(frames:np.ndarray) -> torch.Tensor: return torch.stack([_to_pm1(f) for f in frames])
+
 def ship(run_dir, name:str="talk-small", metrics:dict|None=None, command:str="", folder=None, force:bool=False, every:int=4):
-    "Save run `run_dir` as preset `name` (PCAVS weights in float16 + card via `hub.save_weights`) and its history."
+    "Save run `run_dir` as preset `name` (PCAVS weights in float16 + card via `hub.save_weights`) and its history; fits the identity subspace first when the run's task asks for one."
     from synthlab.hub import save_weights
     model, tcfg, hist = load_run(run_dir)
     steps = hist.records[-1]["step"] if len(hist) else 0
     data = (f"synthetic talking heads (synthlab.talk.data), TRAIN identities 0..{tcfg.n_identities - 1}, "
             f"{tcfg.clips_per_identity} clips x {tcfg.n_frames} frames each at {tcfg.size} px, pose source {tcfg.pose_source!r} ({tcfg.pose_aug} augmentation); {steps} steps")
-    card = save_weights(model, name, "synthlab.talk.model:build_pcavs", tcfg.build_kwargs, data=data, command=command,
+    if tcfg.identity_subspace:
+        model, kept = fit_identity_subspace(model, tcfg)
+        data += (f"; identity subspace: the {tcfg.identity_subspace} principal directions of the TRAIN identity vectors "
+                 f"(one clip per identity), {100 * kept:.2f}% of their variance")
+    card = save_weights(model, name, "synthlab.talk.model:build_pcavs", tcfg.preset_kwargs, data=data, command=command,
                         metrics=metrics or {}, folder=folder, force=force, half=True)
     save_history(hist, name, folder, every, force)
     return card
