@@ -677,8 +677,8 @@ def augment_nonid(img, rng=None, colour:bool=True, reshape:bool=True, blur:bool=
 
 # %% ../../nbs/21_talk.data.ipynb #c053
 def _to_pm1(img) -> torch.Tensor:
-    "uint8 (H, W, 3) → float32 (3, H, W) in [−1, 1], as PC-AVS's `to_Tensor` (x / 255 · 2 − 1)."
-    return torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).float() / 127.5 - 1
+    "uint8 (H, W, 3) or (N, H, W, 3) → float32 (3, H, W) or (N, 3, H, W) in [−1, 1], as PC-AVS's `to_Tensor` (x / 255 · 2 − 1)."
+    return torch.from_numpy(np.ascontiguousarray(img)).movedim(-1, -3).float() / 127.5 - 1
 
 def _mel_frontend():
     "(melspectrogram, mel_windows) from synthlab.talk.audio, or None when that module is not there."

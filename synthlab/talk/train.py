@@ -111,9 +111,8 @@ class TalkTaskConfig:
     @property
     def preset_kwargs(self) -> dict:
         "The `build_pcavs` arguments of the shipped model: `build_kwargs` plus the identity subspace (fitted after training)."
-        if not self.identity_subspace: return self.build_kwargs
         kw = self.build_kwargs
-        return {**kw, "identity": {**kw.get("identity", {}), "subspace": self.identity_subspace}}
+        return {**kw, "identity": {**kw.get("identity", {}), "subspace": self.identity_subspace}} if self.identity_subspace else kw
     @property
     def uses_D(self) -> bool: return bool(self.weights.get("gan") or self.weights.get("feat"))
 
@@ -319,11 +318,10 @@ def fit_identity_subspace(model:PCAVS, tcfg:TalkTaskConfig) -> tuple[PCAVS, floa
     ds = SyntheticTalkDataset("train", tcfg.n_identities, tcfg.clips_per_identity, tcfg.n_frames, tcfg.size, seed=tcfg.seed,
                               with_mel=False, cache=False)
     model = model.eval()
-    vecs = torch.cat([model.encode_identity(_to_pm1_batch(ds.clip(k).frames)).vec        # every frame of each person's first clip
+    vecs = torch.cat([model.encode_identity(_to_pm1(ds.clip(k).frames)).vec        # every frame of each person's first clip
                       for k in range(0, ds.n_clips, tcfg.clips_per_identity)])
     return out.eval(), out.netV.fit_subspace(vecs)
 
-def _to_pm1_batch(frames:np.ndarray) -> torch.Tensor: return torch.stack([_to_pm1(f) for f in frames])
 
 def ship(run_dir, name:str="talk-small", metrics:dict|None=None, command:str="", folder=None, force:bool=False, every:int=4):
     "Save run `run_dir` as preset `name` (PCAVS weights in float16 + card via `hub.save_weights`) and its history; fits the identity subspace first when the run's task asks for one."
