@@ -440,3 +440,31 @@ def test_small_forward_backward_reaches_every_parameter():
     assert zero == ["synnet.residual_model_head.0.weight"], f"no gradient reaches {zero}"
     opt = torch.optim.Adam(m.parameters(), 1e-3); opt.step()
     with torch.no_grad(): assert torch.isfinite(m(I1, I3, F12i, -F12i).It).all()
+
+# ---------------------------------------------------------------- filling the splatting holes (AnimeInterpConfig.fill_holes)
+
+def test_fill_holes_known_values():
+    from synthlab.anime.model import fill_holes, splat_blend
+    I1, I3 = torch.zeros(1, 3, 4, 4), torch.ones(1, 3, 4, 4)
+    I1t, I3t = torch.full((1, 3, 4, 4), 0.2), torch.full((1, 3, 4, 4), 0.8)
+    c1, c3 = torch.ones(1, 1, 4, 4), torch.ones(1, 1, 4, 4)
+    c1[..., 0, 0] = 0; c1[..., 1, 1] = c3[..., 1, 1] = 0; c1[..., 3, 3] = 0.5; c3[..., 2, 2] = 3.0
+    f1, f3 = fill_holes(I1, I3, I1t, I3t, c1, c3, t=0.25)
+    assert torch.allclose(f1[..., 0, 0], torch.tensor(0.8)) and torch.allclose(f3[..., 0, 0], torch.tensor(0.8))
+    assert torch.allclose(f1[..., 1, 1], torch.tensor(0.25)) and torch.allclose(f3[..., 1, 1], torch.tensor(0.25))
+    assert torch.allclose(f1[..., 2, 2], torch.tensor(0.2)) and torch.allclose(f3[..., 2, 2], torch.tensor(0.8))  # capped at 1
+    blend = (0.75 * 0.5 * 0.2 + 0.25 * 0.8) / (0.75 * 0.5 + 0.25)
+    assert torch.allclose(f1[..., 3, 3], torch.tensor(0.5 * 0.2 + 0.5 * blend))
+    fb = torch.full_like(I1, -1.0)
+    assert torch.equal(splat_blend(I1t, I3t, c1, c3, 0.25, fb)[..., 1, 1], fb[..., 1, 1])
+    # a batch of times (B, 1, 1, 1) works as the model passes it
+    f1b, _ = fill_holes(I1.expand(2, -1, -1, -1), I3.expand(2, -1, -1, -1), I1t.expand(2, -1, -1, -1), I3t.expand(2, -1, -1, -1),
+                        c1.expand(2, -1, -1, -1), c3.expand(2, -1, -1, -1), torch.tensor([0.25, 0.75]).view(2, 1, 1, 1))
+    assert torch.allclose(f1b[0], f1[0]) and torch.allclose(f1b[1, :, 1, 1], torch.tensor(0.75))
+
+def test_fill_holes_config_round_trip():
+    import json
+    from dataclasses import asdict
+    cfg = AnimeInterpConfig.small(); cfg.fill_holes = True
+    assert AnimeInterpConfig(**json.loads(json.dumps(asdict(cfg)))) == cfg
+    assert not AnimeInterpConfig.official().fill_holes

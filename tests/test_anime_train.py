@@ -11,7 +11,8 @@ from synthlab.anime.data import make_triplet
 from synthlab.anime.model import AnimeInterp, AnimeInterpConfig
 from synthlab.anime.train import (TRAIN_SEED_OFFSET, VAL_SEED_OFFSET, TEST_SEED_OFFSET, CelTriplets, GuidedAnimeInterp,
                                   guided_anime_interp, blend_init_, anime_loss, guide_flows, guide_tensors, heldout_triplets,
-                                  benchmark_metrics, benchmark_table, history_path)
+                                  benchmark_metrics, benchmark_table, history_path, flow_targets, AnimeTaskConfig)
+from synthlab.anime.model import fill_holes
 
 torch.set_num_threads(1)
 
@@ -28,7 +29,16 @@ def test_task_registered_by_name():
     assert spec["val_ds"].seed_offset == VAL_SEED_OFFSET
     assert get_task("anime")({"guide": "zero", "lr": 1e-4})["model"].guide == "zero"
 
+def test_task_default_recipe():
+    "The recipe of the shipped preset: holes filled before GridNet, flows supervised by the midpoint targets."
+    spec = get_task("anime")({})
+    assert spec["model"].cfg.fill_holes and spec["task"].flow_target == "midpoint"
+    assert spec["task"].model_config()["fill_holes"] is True
+    assert not AnimeInterpConfig.official().fill_holes and not guided_anime_interp().cfg.fill_holes   # off unless asked
+
 def test_task_bad_option():
+    with pytest.raises(InputError, match="flow_target must be one of"): AnimeTaskConfig(flow_target="middle")
+    with pytest.raises(InputError, match="flow_target must be one of"): flow_targets({}, "middle")
     with pytest.raises(InputError, match="guide must be one of"): get_task("anime")({"guide": "raft"})
     with pytest.raises(InputError, match="multiples of 8"): CelTriplets(4, size=(100, 64))
 
@@ -54,6 +64,23 @@ def test_dataset_deterministic_and_consistent():
         c1, c3 = it["I1"][:, ys[ok], xs[ok]], it["I3"][:, y3[ok], x3[ok]]
         assert ((c1 - c3).abs().max(0).values < 0.02).float().mean() > 0.8
 
+def test_midpoint_flows_land_on_the_middle_frame():
+    "Known value: `flow12` carries frame 1's pixels onto the same colours in frame 2, through crops, flips and time reversal."
+    ds = CelTriplets(8, size=(64, 48), gen_size=(96, 64))
+    for i in range(8):
+        it = ds[i]
+        H, W = it["valid12"].shape
+        for f, v, src in (("flow12", "valid12", "I1"), ("flow32", "valid32", "I3")):
+            ys, xs = torch.nonzero(it[v] > 0, as_tuple=True)
+            x2 = (xs + it[f][0, ys, xs]).round().long(); y2 = (ys + it[f][1, ys, xs]).round().long()
+            ok = (x2 >= 0) & (x2 < W) & (y2 >= 0) & (y2 < H)
+            c, c2 = it[src][:, ys[ok], xs[ok]], it["I2"][:, y2[ok], x2[ok]]
+            assert ((c - c2).abs().max(0).values < 0.02).float().mean() > 0.8, (i, f)
+    batch = {k: v[None] for k, v in ds[3].items()}
+    g13, g31, v13, v31 = flow_targets(batch, "midpoint")
+    assert torch.equal(g13, 2 * batch["flow12"]) and torch.equal(v31, batch["valid32"])
+    assert flow_targets(batch, "endpoint")[0] is batch["flow13"]
+
 def test_guides():
     T = make_triplet(5, (128, 96), level=1)
     f13, f31 = guide_flows(T.frame1, T.frame3, "dis")
@@ -78,6 +105,37 @@ def test_blend_init_outputs_average_of_splats():
     assert o.F12.abs().max() < 1e-6
     torch.testing.assert_close(o.It, 0.5 * (I1 + I3), atol=1e-5, rtol=0)
 
+def test_blend_init_with_filled_holes():
+    "With `fill_holes`, the initial model is a complete interpolator: holes take the other splat or the frames' blend."
+    torch.manual_seed(0)
+    m = blend_init_(guided_anime_interp("small", "dis", fill_holes=True)).eval()
+    T = make_triplet(3, (128, 96), level=2)
+    from synthlab.core import img2tensor
+    I1, I2, I3 = img2tensor(list(T.frames)).split(1)
+    with torch.no_grad(): o = m(I1, I3)
+    f1, f3 = fill_holes(I1, I3, o.I1t, o.I2t, o.cover1, o.cover2, 0.5)
+    torch.testing.assert_close(o.It, 0.5 * (f1 + f3), atol=1e-5, rtol=0)
+    # known values where the splats leave holes: flows of 8 px (RFR starts at them, blend_init_ zeroes its update)
+    J1, J3 = torch.rand(1, 3, 64, 64), torch.rand(1, 3, 64, 64)
+    right = torch.zeros(1, 2, 64, 64); right[:, 0] = 8
+    with torch.no_grad():
+        same = m(J1, J3, right, right)             # both move right: holes in both on the left
+        opp = m(J1, J3, right, -right)             # frame 1 right, frame 3 left: holes on the left in frame 1's splat only
+    both = ((same.cover1 == 0) & (same.cover2 == 0)).expand_as(J1)
+    assert both.any() and torch.allclose(same.It[both], (0.5 * (J1 + J3))[both], atol=1e-5)
+    one = ((opp.cover1 == 0) & (opp.cover2 >= 1)).expand_as(J1)
+    assert one.any() and torch.allclose(opp.It[one], opp.I2t[one], atol=1e-5)
+    # no dark holes: it scores well above the same weights without filling
+    with torch.no_grad(): raw = blend_init_(guided_anime_interp("small", "dis")).eval()(I1, I3).It
+    assert _psnr(o.It, I2) > _psnr(raw, I2) + 1
+
+def test_fill_holes_gradients():
+    torch.manual_seed(0)
+    args = [torch.rand(1, 3, 5, 6, dtype=torch.float64, requires_grad=True) for _ in range(4)]
+    covers = [torch.rand(1, 1, 5, 6, dtype=torch.float64) * 1.5 for _ in range(2)]
+    covers[0][..., 0, :] = 0
+    assert torch.autograd.gradcheck(lambda a, b, c, d: fill_holes(a, b, c, d, *covers, 0.3), args)
+
 def test_loss_and_gradients():
     ds = CelTriplets(2, size=(64, 64), gen_size=(96, 96))
     batch = {k: torch.stack([ds[0][k], ds[1][k]]) for k in ds[0]}
@@ -85,6 +143,9 @@ def test_loss_and_gradients():
     m = blend_init_(guided_anime_interp("small", "dis"))
     loss, logs = anime_loss(m, batch, flow_weight=0.01)
     assert torch.isclose(loss, logs["l1"] + 0.01 * logs["epe"], atol=1e-6)
+    # the EPE is measured against the chosen targets (the two differ: the synthetic paths are not straight)
+    _, le = anime_loss(m, batch, flow_weight=0.01, flow_target="endpoint")
+    assert torch.isclose(le["l1"], logs["l1"]) and not torch.isclose(le["epe"], logs["epe"])
     loss.backward()
     assert all(p.grad is not None for n, p in m.named_parameters() if n.startswith(("synnet", "feat_ext")))
     assert m.flownet.update_block.flow_head.conv2.weight.grad.abs().sum() > 0   # zero-initialised, still learning

@@ -19,8 +19,8 @@ from .rfr import RFR, RFRConfig
 from .synthesis import FeatureExtractor, GridNet, splat_pyramid
 
 # %% auto #0
-__all__ = ['AnimeInterpConfig', 'InterpOutput', 'Motion', 'check_rfr_scale', 'AnimeInterp', 'anime_interp', 'load_official',
-           'interpolate']
+__all__ = ['AnimeInterpConfig', 'InterpOutput', 'Motion', 'splat_blend', 'fill_holes', 'check_rfr_scale', 'AnimeInterp',
+           'anime_interp', 'load_official', 'interpolate']
 
 # %% ../../nbs/14_anime.model.ipynb #c007
 @dataclass
@@ -30,6 +30,7 @@ class AnimeInterpConfig:
     feat_dims: tuple = (32, 64, 96)    # feature pyramid channels at 1, 1/2, 1/4
     grid_dims: tuple = (32, 64, 96)    # GridNet row widths
     out_channels: int = 3
+    fill_holes: bool = False           # GridNet sees the splatted frames with their holes filled (`fill_holes`); off = official
 
     def __post_init__(self):
         if isinstance(self.rfr, dict): self.rfr = RFRConfig(**self.rfr)
@@ -67,6 +68,17 @@ class Motion:
     F21in: torch.Tensor
 
 # %% ../../nbs/14_anime.model.ipynb #c012
+def splat_blend(I1t, I2t, c1, c2, t, fallback):
+    "The two splatted frames blended by `(1-t)·c1` and `t·c2` (coverage capped at 1); `fallback` where both are holes."
+    a1, a2 = (1 - t) * c1.clamp(max=1), t * c2.clamp(max=1)
+    return torch.where(a1 + a2 > 0, (a1 * I1t + a2 * I2t) / (a1 + a2).clamp(min=1e-6), fallback)
+
+def fill_holes(I1, I2, I1t, I2t, c1, c2, t=0.5) -> tuple[torch.Tensor, torch.Tensor]:
+    "`I1t`, `I2t` with their holes filled: each pixel mixes its own splat (weight: its coverage, capped at 1) with `splat_blend` of both, whose own holes take the `(1-t, t)` blend of the input frames `I1`, `I2`."
+    blend = splat_blend(I1t, I2t, c1, c2, t, (1 - t) * I1 + t * I2)
+    a1, a2 = c1.clamp(0, 1), c2.clamp(0, 1)
+    return a1 * I1t + (1 - a1) * blend, a2 * I2t + (1 - a2) * blend
+
 def check_rfr_scale(s, name:str="rfr_scale") -> float:
     "`s` as a float if it is a valid RFR frame scale, a number in (0, 1]; else an `InputError` naming `name`."
     if isinstance(s, bool) or not isinstance(s, (int, float)) or not 0 < s <= 1:
@@ -148,8 +160,9 @@ class AnimeInterp(nn.Module):
         flow_t = torch.cat([t * motion.F12, (1 - t) * motion.F21])     # F1t = t F12, F2t = (1-t) F21
         warped, wfeats, cover = splat_pyramid(torch.cat([I1, I2]), motion.feats, flow_t)
         pair = lambda x: torch.cat(x.split(b), 1)                        # (2B, C) -> (B, 2C): [frame 1 | frame 2]
-        It = self.synnet(pair(warped), *[pair(f) for f in wfeats])
         (I1t, I2t), (c1, c2) = warped.split(b), cover.split(b)
+        x0 = torch.cat(fill_holes(I1, I2, I1t, I2t, c1, c2, t), 1) if self.cfg.fill_holes else pair(warped)
+        It = self.synnet(x0, *[pair(f) for f in wfeats])
         return InterpOutput(It, motion.F12, motion.F21, motion.F12in, motion.F21in, I1t, I2t, c1, c2)
 
     def _synthesize_up(self, I1, I2, motion:Motion, t) -> InterpOutput:
@@ -163,9 +176,8 @@ class AnimeInterp(nn.Module):
         warped, cover = forward_splat(torch.cat([I1, I2]), torch.cat([t * F12, (1 - t) * F21]), mode='average', eps=0,
                                       return_coverage=True)
         (I1t, I2t), (c1, c2) = warped.split(b), cover.split(b)
-        a1, a2 = (1 - t) * c1.clamp(max=1), t * c2.clamp(max=1)
         It = up(o.It)
-        Wt = torch.where(a1 + a2 > 0, (a1 * I1t + a2 * I2t) / (a1 + a2).clamp(min=1e-6), It)   # holes: the network's frame
+        Wt = splat_blend(I1t, I2t, c1, c2, t, It)                           # holes: the network's frame
         It = It + (Wt - up(down(Wt)))                                       # detail transfer: + what the small frames lost
         return InterpOutput(It, F12, F21, o.F12in, o.F21in, I1t, I2t, c1, c2)
 

@@ -17,15 +17,15 @@ import synthlab
 from ..core import SynthlabError, InputError, ShapeError, MissingFileError, img2tensor, tensor2img
 from ..flow import dis_flow
 from ..train import TrainConfig, History, register_task, unwrap_model, load_checkpoint, history_path, save_history
-from .data import make_triplet, triplets_from_sequence, LEVELS
+from .data import make_scene, scene_triplet, triplets_from_sequence, LEVELS
 from .model import AnimeInterp, AnimeInterpConfig
 
 # %% auto #0
-__all__ = ['TRAIN_SEED_OFFSET', 'VAL_SEED_OFFSET', 'TEST_SEED_OFFSET', 'GUIDES', 'ANIME_TRAIN_DEFAULTS', 'AOT_SHOTS',
-           'check_guide', 'guide_flows', 'guide_tensors', 'GuidedAnimeInterp', 'guided_anime_interp', 'blend_init_',
-           'CelTriplets', 'edge_mask', 'anime_loss', 'AnimeTaskConfig', 'anime_spec', 'anime_task', 'train_anime',
-           'anime_tiny_task', 'heldout_triplets', 'benchmark_sets', 'benchmark', 'benchmark_metrics', 'benchmark_table',
-           'load_run', 'ship', 'preset_history']
+__all__ = ['TRAIN_SEED_OFFSET', 'VAL_SEED_OFFSET', 'TEST_SEED_OFFSET', 'GUIDES', 'FLOW_TARGETS', 'ANIME_TRAIN_DEFAULTS',
+           'AOT_SHOTS', 'check_guide', 'guide_flows', 'guide_tensors', 'GuidedAnimeInterp', 'guided_anime_interp',
+           'blend_init_', 'CelTriplets', 'edge_mask', 'flow_targets', 'anime_loss', 'AnimeTaskConfig', 'anime_spec',
+           'anime_task', 'train_anime', 'anime_tiny_task', 'heldout_triplets', 'benchmark_sets', 'benchmark',
+           'benchmark_metrics', 'benchmark_table', 'load_run', 'ship', 'preset_history']
 
 # %% ../../nbs/17_anime.train.ipynb #c007
 TRAIN_SEED_OFFSET = 10_000_000  # training triplet i: make_triplet(TRAIN_SEED_OFFSET + i); i < 5,000,000
@@ -80,10 +80,12 @@ class GuidedAnimeInterp(AnimeInterp):
 
     def extra_repr(self) -> str: return f"guide={self.guide!r}, guide_scale={self.guide_scale}"
 
-def guided_anime_interp(size:str="small", guide:str="dis", guide_scale:float=0.5) -> GuidedAnimeInterp:
-    "Build a `GuidedAnimeInterp` of a named size ('small' or 'official'): the `synthlab.hub` builder of the `anime-small` preset."
+def guided_anime_interp(size:str="small", guide:str="dis", guide_scale:float=0.5, fill_holes:bool=False) -> GuidedAnimeInterp:
+    "Build a `GuidedAnimeInterp` of a named size ('small' or 'official'), optionally with `AnimeInterpConfig.fill_holes`: the `synthlab.hub` builder of the `anime-small` preset."
     if size not in ("official", "small"): raise InputError(f"size must be 'official' or 'small'; got {size!r}")
-    return GuidedAnimeInterp(getattr(AnimeInterpConfig, size)(), guide, guide_scale)
+    cfg = getattr(AnimeInterpConfig, size)()
+    cfg.fill_holes = bool(fill_holes)
+    return GuidedAnimeInterp(cfg, guide, guide_scale)
 
 # %% ../../nbs/17_anime.train.ipynb #c017
 def _last_conv(block:nn.Sequential) -> nn.Conv2d: return [m for m in block if isinstance(m, nn.Conv2d)][-1]
@@ -118,10 +120,12 @@ def blend_init_(model:AnimeInterp, flow_head:bool=True) -> AnimeInterp:
     return model
 
 # %% ../../nbs/17_anime.train.ipynb #c021
-def _triplet(seed:int, size, level:int|None):
-    "`make_triplet`, falling back to a level drawn from the seed when the scene cannot be steered to `level`."
-    try: return make_triplet(seed, size, level=level)
-    except SynthlabError: return make_triplet(seed, size)
+def _scene(seed:int, size, level:int|None):
+    "`make_scene`, falling back to a level drawn from the seed when the scene cannot be steered to `level`."
+    try: return make_scene(seed, size, level=level)
+    except SynthlabError: return make_scene(seed, size)
+
+def _triplet(seed:int, size, level:int|None): return scene_triplet(_scene(seed, size, level))
 
 def _check_wh(size, name) -> tuple[int, int]:
     try: W, H = (int(v) for v in size)
@@ -147,13 +151,18 @@ class CelTriplets(torch.utils.data.Dataset):
                 f"levels={self.levels}, guide={self.guide!r}, augment={self.augment})")
 
     def seed(self, i:int) -> int: return self.seed_offset + int(i)
+    def scene(self, i:int):
+        "The uncropped `CelScene` behind item `i`."
+        if not 0 <= i < self.n: raise IndexError(f"index {i} out of range for {self.n} triplets")
+        return _scene(self.seed(i), self.gen_size, self.levels[i % len(self.levels)])
     def triplet(self, i:int):
         "The uncropped `Triplet` behind item `i`."
-        if not 0 <= i < self.n: raise IndexError(f"index {i} out of range for {self.n} triplets")
-        return _triplet(self.seed(i), self.gen_size, self.levels[i % len(self.levels)])
+        return scene_triplet(self.scene(i))
 
     def __getitem__(self, i:int) -> dict:
-        T = self.triplet(i)
+        sc = self.scene(i)
+        T = scene_triplet(sc)
+        (m12, vm12), (m32, vm32) = sc.flow(0.0, 0.5), sc.flow(1.0, 0.5)   # outer frames -> the middle one
         rng = np.random.default_rng([self.seed(i), 17])
         (W, H), (GW, GH) = self.size, self.gen_size
         r = T.roi or dict(x=0, y=0, width=GW, height=GH)
@@ -162,17 +171,19 @@ class CelTriplets(torch.utils.data.Dataset):
         cut = lambda a: np.ascontiguousarray(a[y0:y0 + H, x0:x0 + W])
         f1, f2, f3 = (cut(f) for f in T.frames)
         fl13, fl31, v13, v31 = cut(T.flow13), cut(T.flow31), cut(T.valid13), cut(T.valid31)
+        m12, m32, vm12, vm32 = cut(m12), cut(m32), cut(vm12), cut(vm32)
         if self.augment and rng.random() < 0.5:     # time reversal: 3 -> 2 -> 1 is also a triplet
-            f1, f3, fl13, fl31, v13, v31 = f3, f1, fl31, fl13, v31, v13
+            f1, f3, fl13, fl31, v13, v31, m12, m32, vm12, vm32 = f3, f1, fl31, fl13, v31, v13, m32, m12, vm32, vm12
         if self.augment and rng.random() < 0.5:     # horizontal flip: mirror images, negate flow x
             flip = lambda a: np.ascontiguousarray(a[:, ::-1])
-            f1, f2, f3, v13, v31 = (flip(a) for a in (f1, f2, f3, v13, v31))
-            fl13, fl31 = (flip(a) * np.array([-1, 1], np.float32) for a in (fl13, fl31))
+            f1, f2, f3, v13, v31, vm12, vm32 = (flip(a) for a in (f1, f2, f3, v13, v31, vm12, vm32))
+            fl13, fl31, m12, m32 = (flip(a) * np.array([-1, 1], np.float32) for a in (fl13, fl31, m12, m32))
         g13, g31 = guide_flows(f1, f3, self.guide)
         tt = lambda a: torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1), dtype=np.float32))
+        mask = lambda a: torch.from_numpy(a.astype(np.float32))
         I1, I2, I3 = img2tensor([f1, f2, f3]).split(1)
         return dict(I1=I1[0], I2=I2[0], I3=I3[0], guide13=tt(g13), guide31=tt(g31), flow13=tt(fl13), flow31=tt(fl31),
-                    valid13=torch.from_numpy(v13.astype(np.float32)), valid31=torch.from_numpy(v31.astype(np.float32)),
+                    valid13=mask(v13), valid31=mask(v31), flow12=tt(m12), flow32=tt(m32), valid12=mask(vm12), valid32=mask(vm32),
                     level=torch.tensor(int(T.level if T.level is not None else -1)))
 
 # %% ../../nbs/17_anime.train.ipynb #c025
@@ -190,14 +201,23 @@ def edge_mask(img:torch.Tensor, thr:float=0.02, radius:int=3) -> torch.Tensor:
     e[..., :, 1:] |= dx > thr; e[..., :, :-1] |= dx > thr; e[..., 1:, :] |= dy > thr; e[..., :-1, :] |= dy > thr
     return F.max_pool2d(e[:, None].float(), 2 * radius + 1, 1, radius)[:, 0] > 0
 
-def anime_loss(model:nn.Module, batch:dict, flow_weight:float=0.01, flow_mask:str="edges") -> tuple[torch.Tensor, dict]:
-    "L1(It, I2) + `flow_weight` · mean EPE of the refined flows on visible pixels (near edges, with `flow_mask='edges'`); logs l1, epe, psnr."
+FLOW_TARGETS = ("midpoint", "endpoint")
+
+def flow_targets(batch:dict, flow_target:str="midpoint") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    "`(target13, target31, valid13, valid31)`: the exact flows 1→3 and 3→1 ('endpoint'), or twice the flows from each outer frame to the middle one ('midpoint')."
+    if flow_target == "endpoint": return batch["flow13"], batch["flow31"], batch["valid13"], batch["valid31"]
+    if flow_target == "midpoint": return 2 * batch["flow12"], 2 * batch["flow32"], batch["valid12"], batch["valid32"]
+    raise InputError(f"flow_target must be one of {FLOW_TARGETS}; got {flow_target!r}")
+
+def anime_loss(model:nn.Module, batch:dict, flow_weight:float=0.01, flow_mask:str="edges",
+               flow_target:str="midpoint") -> tuple[torch.Tensor, dict]:
+    "L1(It, I2) + `flow_weight` · mean EPE of the refined flows against `flow_targets` on visible pixels (near edges, with `flow_mask='edges'`); logs l1, epe, psnr."
     if flow_mask not in ("edges", "all"): raise InputError(f"flow_mask must be 'edges' or 'all'; got {flow_mask!r}")
+    g13, g31, v13, v31 = flow_targets(batch, flow_target)
     out = model(batch["I1"], batch["I3"], batch["guide13"], batch["guide31"], 0.5)
     l1 = (out.It - batch["I2"]).abs().mean()
-    v13, v31 = batch["valid13"], batch["valid31"]
     if flow_mask == "edges": v13, v31 = v13 * edge_mask(batch["I1"]), v31 * edge_mask(batch["I3"])
-    epe = 0.5 * (_epe(out.F12, batch["flow13"], v13) + _epe(out.F21, batch["flow31"], v31))
+    epe = 0.5 * (_epe(out.F12, g13, v13) + _epe(out.F21, g31, v31))
     with torch.no_grad():
         mse = ((out.It.detach().clamp(0, 1) - batch["I2"]) ** 2).flatten(1).mean(1).clamp(min=1e-10)
         p = (-10 * torch.log10(mse)).mean()
@@ -217,16 +237,19 @@ class AnimeTaskConfig:
     model_size: str = "small"      # 'small' or 'official'
     flow_weight: float = 0.01      # weight of the flow EPE term (px) against the L1 frame term
     flow_mask: str = "edges"       # supervise flows 'all' visible pixels, or only 'edges' (within 3 px of a colour change)
+    flow_target: str = "midpoint"  # flows supervised by twice the exact flow to the middle frame, or the 'endpoint' flow 1→3
     blend_init: bool = True        # start from `blend_init_` (else the default random initialisation)
+    fill_holes: bool = True        # GridNet gets the splatted frames with holes filled (`AnimeInterpConfig.fill_holes`)
 
     def __post_init__(self):
         self.size, self.gen_size, self.levels = tuple(self.size), tuple(self.gen_size), tuple(self.levels)
         check_guide(self.guide)
+        if self.flow_target not in FLOW_TARGETS: raise InputError(f"flow_target must be one of {FLOW_TARGETS}; got {self.flow_target!r}")
         if self.model_size not in ("small", "official"): raise InputError(f"model_size must be 'small' or 'official'; got {self.model_size!r}")
 
     def model_config(self) -> dict:
         "The builder kwargs of `guided_anime_interp` (what the preset's card stores)."
-        return dict(size=self.model_size, guide=self.guide, guide_scale=self.guide_scale)
+        return dict(size=self.model_size, guide=self.guide, guide_scale=self.guide_scale, fill_holes=self.fill_holes)
 
 ANIME_TRAIN_DEFAULTS = dict(epochs=1, batch_size=4, lr=3e-4, grad_clip=1.0, lr_schedule="cosine", warmup_steps=100,
                             log_every=10, ckpt_every=100, val_every=200, out_dir="runs/anime-small")
@@ -243,8 +266,8 @@ def anime_spec(overrides:dict|None=None, task:AnimeTaskConfig|None=None, train_d
     if tcfg.blend_init: blend_init_(model)
     train_ds = CelTriplets(tcfg.n_train, tcfg.size, tcfg.gen_size, TRAIN_SEED_OFFSET, tcfg.levels, tcfg.guide, augment=True)
     val_ds = CelTriplets(tcfg.n_val, tcfg.size, tcfg.gen_size, VAL_SEED_OFFSET, tcfg.levels, tcfg.guide, augment=False) if tcfg.n_val else None
-    fw, fm = tcfg.flow_weight, tcfg.flow_mask
-    def loss_fn(model, batch): return anime_loss(model, batch, fw, fm)
+    fw, fm, ft = tcfg.flow_weight, tcfg.flow_mask, tcfg.flow_target
+    def loss_fn(model, batch): return anime_loss(model, batch, fw, fm, ft)
     def on_end(model, history):
         if cfg.out_dir: (Path(cfg.out_dir) / "task.json").write_text(json.dumps(asdict(tcfg), indent=1))
     return dict(model=model, train_ds=train_ds, val_ds=val_ds, loss_fn=loss_fn, cfg=cfg, on_end=on_end, task=tcfg)
