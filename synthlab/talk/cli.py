@@ -15,7 +15,7 @@ import torch
 from ..core import SynthlabError, InputError, ShapeError, CheckpointError, OverwriteError, get_device, tensor2img
 from ..io import VIDEO_SUFFIXES, check_writable, write_video, read_audio
 from .audio import SAMPLE_RATE, FPS, load_audio, melspectrogram, clip_windows, audio_frames
-from .data import voxceleb_crop, read_frames, detect_faces, check_single_face
+from .data import voxceleb_crop, read_frames, detect_faces, check_single_face, _to_pm1
 from .model import PCAVS, load_official
 
 # %% auto #0
@@ -199,7 +199,7 @@ NOISES = {"fixed": "buffers", "fresh": None}
 
 def _to_model(frames:np.ndarray, device) -> torch.Tensor:
     "uint8 `(N, S, S, 3)` → float `(N, 3, S, S)` in [−1, 1] (PC-AVS's `x/255·2−1`)."
-    return (torch.from_numpy(np.ascontiguousarray(frames)).to(device).permute(0, 3, 1, 2).float() / 127.5 - 1)
+    return _to_pm1(frames).to(device)
 
 @torch.no_grad()
 def talk_frames(model:PCAVS, identity:np.ndarray, mels, pose:np.ndarray|None=None, pose_index=None, batch:int=16,

@@ -14,7 +14,7 @@ from torch import nn
 from ..core import InputError, ShapeError
 from ..io import new_figure, figure_png, guard
 from .data import (POSE_LIMITS, identity_for, split_ids, render_face, make_clip, synth_speech, viseme_mouth,
-                                VISEMES, VISEME_NAMES, VOWELS, TEST_IDS)
+                                VISEMES, VISEME_NAMES, VOWELS, TEST_IDS, _to_pm1)
 from .audio import melspectrogram, mel_windows, clip_windows
 from .encoders import IdentityFeatures
 
@@ -138,7 +138,7 @@ def to_input(frames) -> torch.Tensor:
     a = np.asarray(frames)
     if a.ndim == 3: a = a[None]
     if a.dtype != np.uint8 or a.ndim != 4 or a.shape[-1] != 3: raise ShapeError(f"frames must be uint8 (N, S, S, 3) RGB; got {a.dtype} {a.shape}")
-    return torch.from_numpy(np.ascontiguousarray(a)).permute(0, 3, 1, 2).float() / 127.5 - 1
+    return _to_pm1(a)
 
 def to_uint8(images:torch.Tensor) -> np.ndarray:
     "Generator output `(N, 3, S, S)` in [-1, 1] → uint8 `(N, S, S, 3)`."
