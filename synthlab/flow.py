@@ -14,9 +14,9 @@ import torch.nn.functional as F
 from .core import ShapeError, InputError, FileFormatError, MissingFileError, OverwriteError, tensor2img
 
 # %% auto #0
-__all__ = ['FLO_MAGIC', 'flow2tensor', 'tensor2flow', 'coords_grid', 'backward_warp', 'forward_splat', 'forward_splat_np',
-           'splat_coverage', 'synthetic_flow', 'make_colorwheel', 'flow_to_color', 'color_wheel_legend', 'show_flow',
-           'epe', 'dis_flow', 'read_flo', 'write_flo']
+__all__ = ['FLO_MAGIC', 'flow2tensor', 'tensor2flow', 'coords_grid', 'backward_warp', 'backward_blend', 'forward_splat',
+           'forward_splat_np', 'splat_coverage', 'synthetic_flow', 'make_colorwheel', 'flow_to_color',
+           'color_wheel_legend', 'show_flow', 'epe', 'dis_flow', 'read_flo', 'write_flo']
 
 # %% ../nbs/04_flow.ipynb #c006
 def flow2tensor(flow, device=None) -> torch.Tensor:
@@ -122,6 +122,12 @@ def backward_warp(x:torch.Tensor, flow:torch.Tensor, mode:str="bilinear", paddin
     q = coords_grid(1, H, W, x.dtype, x.device) + flow
     mask = (q[:, 0] >= 0) & (q[:, 0] <= W - 1) & (q[:, 1] >= 0) & (q[:, 1] <= H - 1)
     return out, mask[:, None].to(x.dtype)
+
+# %% ../nbs/04_flow.ipynb #9c12385f
+def backward_blend(I1:torch.Tensor, I3:torch.Tensor, F13:torch.Tensor, F31:torch.Tensor, t=0.5,
+                   padding_mode:str="border") -> torch.Tensor:
+    "The frame at time `t`: `(1-t)` · `I1` pulled along `t·F31` + `t` · `I3` pulled along `(1-t)·F13` (`t` a number or `(B,1,1,1)`)."
+    return (1 - t) * backward_warp(I1, t * F31, padding_mode=padding_mode) + t * backward_warp(I3, (1 - t) * F13, padding_mode=padding_mode)
 
 # %% ../nbs/04_flow.ipynb #c020
 def _splat_corners(flow:torch.Tensor):

@@ -468,3 +468,26 @@ def test_fill_holes_config_round_trip():
     cfg = AnimeInterpConfig.small(); cfg.fill_holes = True
     assert AnimeInterpConfig(**json.loads(json.dumps(asdict(cfg)))) == cfg
     assert not AnimeInterpConfig.official().fill_holes
+
+def test_guide_input_starts_at_the_dis_baseline():
+    "With `guide_input` and `blend_init_`, the untrained guided model outputs the DIS baseline exactly, at any t."
+    from synthlab.anime.train import guided_anime_interp, blend_init_
+    from synthlab.anime.baselines import DISInterpolator
+    from synthlab.anime.data import make_triplet
+    from synthlab.core import img2tensor
+    torch.manual_seed(0)
+    m = blend_init_(guided_anime_interp("small", "dis", guide_input=True)).eval()
+    assert m.synnet.residual_model_head[1].in_channels == 9 and anime_interp("small").synnet.residual_model_head[1].in_channels == 6
+    T = make_triplet(4, (128, 96), level=1)
+    I1, I3 = img2tensor([T.frame1, T.frame3]).split(1)
+    dis = DISInterpolator()
+    F13, F31 = dis.flows(I1, I3)
+    for t in (0.5, 0.3):
+        with torch.no_grad(): o = m(I1, I3, t=t)
+        torch.testing.assert_close(o.It.clamp(0, 1), dis.warp(I1, I3, F13, F31, t), atol=1e-5, rtol=0)
+    # the guide blend follows the frames through the reduced-resolution mode, and is the plain blend without a guide
+    m.scale = 0.5
+    with torch.no_grad(): assert m(I1, I3).It.shape == I1.shape
+    m.scale = 1.0
+    mz = blend_init_(guided_anime_interp("small", "zero", guide_input=True)).eval()
+    with torch.no_grad(): torch.testing.assert_close(mz(I1, I3).It, 0.5 * (I1 + I3), atol=1e-5, rtol=0)

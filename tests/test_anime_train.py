@@ -32,9 +32,10 @@ def test_task_registered_by_name():
 def test_task_default_recipe():
     "The recipe of the shipped preset: holes filled before GridNet, flows supervised by the midpoint targets."
     spec = get_task("anime")({})
-    assert spec["model"].cfg.fill_holes and spec["task"].flow_target == "midpoint"
-    assert spec["task"].model_config()["fill_holes"] is True
-    assert not AnimeInterpConfig.official().fill_holes and not guided_anime_interp().cfg.fill_holes   # off unless asked
+    assert spec["model"].cfg.fill_holes and spec["model"].cfg.guide_input and spec["task"].flow_target == "midpoint"
+    assert spec["task"].model_config()["fill_holes"] is True and spec["task"].model_config()["guide_input"] is True
+    cfg = guided_anime_interp().cfg
+    assert not (AnimeInterpConfig.official().fill_holes or cfg.fill_holes or cfg.guide_input)   # off unless asked
 
 def test_task_bad_option():
     with pytest.raises(InputError, match="flow_target must be one of"): AnimeTaskConfig(flow_target="middle")

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from synthlab.core import ShapeError, InputError, FileFormatError, MissingFileError, OverwriteError, SynthlabError
-from synthlab.flow import (coords_grid, backward_warp, forward_splat, splat_coverage, flow_to_color, make_colorwheel,
+from synthlab.flow import (coords_grid, backward_warp, backward_blend, forward_splat, splat_coverage, flow_to_color, make_colorwheel,
                            color_wheel_legend, show_flow, epe, dis_flow, read_flo, write_flo, synthetic_flow,
                            flow2tensor, tensor2flow, FLO_MAGIC)
 
@@ -151,6 +151,24 @@ def test_backward_warp_gradcheck(padding):
     flow = _off_integer_flow((1, 2, 5, 6), 3)
     assert torch.autograd.gradcheck(lambda a, b: backward_warp(a, b, padding_mode=padding), (x, flow))
 
+
+def test_backward_blend_known_values():
+    x = torch.rand(2, 3, 20, 30, dtype=torch.float64)
+    fl = torch.zeros(2, 2, 20, 30, dtype=torch.float64); fl[:, 0] = 4          # frame 3 = frame 1 moved 4 px right
+    I3 = torch.roll(x, 4, dims=-1)
+    mid = backward_blend(x, I3, fl, -fl, 0.5)
+    assert torch.allclose(mid[..., 6:-6], torch.roll(x, 2, dims=-1)[..., 6:-6])
+    z = torch.zeros_like(fl)
+    assert torch.equal(backward_blend(x, I3, z, z, 0.25), 0.75 * x + 0.25 * I3)           # no motion: the plain blend
+    t = torch.tensor([0.0, 1.0], dtype=torch.float64).view(2, 1, 1, 1)                    # a time per batch item
+    out = backward_blend(x, I3, fl, -fl, t)
+    assert torch.equal(out[0], x[0]) and torch.equal(out[1], I3[1])
+
+def test_backward_blend_errors_and_gradients():
+    x = torch.rand(1, 3, 8, 9, dtype=torch.float64, requires_grad=True)
+    fl = (torch.rand(1, 2, 8, 9, dtype=torch.float64) * 2 - 1).requires_grad_()
+    with pytest.raises(ShapeError): backward_blend(x, x, fl[..., :5], fl, 0.5)
+    assert torch.autograd.gradcheck(lambda a, f: backward_blend(a, a.flip(-1), f, -f, 0.3), (x, fl))
 
 # ---------------------------------------------------------------- forward splat
 @pytest.mark.parametrize("dx,dy", [(3, 2), (-2, 1), (0, -4)])

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 from ..core import InputError, ShapeError, img2tensor, tensor2img, check_image_batch, pad_to_multiple, unpad
-from ..flow import dis_flow, backward_warp, forward_splat
+from ..flow import dis_flow, backward_warp, backward_blend, forward_splat
 
 # %% auto #0
 __all__ = ['check_t', 'check_pair', 'Interpolator', 'AverageInterpolator', 'DISInterpolator', 'ModelInterpolator',
@@ -104,7 +104,7 @@ class DISInterpolator(Interpolator):
         check_pair(I1, I3); t = check_t(t, I1.shape[0])
         tt, pad = _t4(t, I1), self.padding_mode
         if self.scheme == "backward":
-            out = (1 - tt) * backward_warp(I1, tt * F31, padding_mode=pad) + tt * backward_warp(I3, (1 - tt) * F13, padding_mode=pad)
+            out = backward_blend(I1, I3, F13, F31, tt, padding_mode=pad)
         elif self.scheme == "slomo":
             Ft1 = -(1 - tt) * tt * F13 + tt * tt * F31
             Ft3 = (1 - tt) ** 2 * F13 - tt * (1 - tt) * F31

@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from ..core import ShapeError, InputError, img2tensor, tensor2img, pad_to_multiple, unpad, check_image_batch
-from ..flow import flow2tensor, forward_splat
+from ..flow import flow2tensor, forward_splat, backward_blend
 from ..hub import load_checkpoint, extract_state_dict, strip_prefix, load_state_dict_strict
 from .rfr import RFR, RFRConfig
 from .synthesis import FeatureExtractor, GridNet, splat_pyramid
@@ -31,6 +31,7 @@ class AnimeInterpConfig:
     grid_dims: tuple = (32, 64, 96)    # GridNet row widths
     out_channels: int = 3
     fill_holes: bool = False           # GridNet sees the splatted frames with their holes filled (`fill_holes`); off = official
+    guide_input: bool = False          # GridNet also sees `backward_blend` along the flow RFR starts from (+3 input channels); off = official
 
     def __post_init__(self):
         if isinstance(self.rfr, dict): self.rfr = RFRConfig(**self.rfr)
@@ -66,8 +67,17 @@ class Motion:
     F21: torch.Tensor
     F12in: torch.Tensor
     F21in: torch.Tensor
+    G12: torch.Tensor|None = None   # with cfg.guide_input: the flows RFR starts from, at the size given (2x the init flows, quirk 1)
+    G21: torch.Tensor|None = None
 
 # %% ../../nbs/14_anime.model.ipynb #c012
+def _fit_flow(f:torch.Tensor, H:int, W:int) -> torch.Tensor:
+    "`f (B,2,h,w)` resized (bilinear) to `(H, W)`, its x and y rescaled to the new pixel size."
+    h, w = f.shape[-2:]
+    if (h, w) == (H, W): return f
+    f = F.interpolate(f, size=(H, W), mode="bilinear", align_corners=False)
+    return torch.cat([f[:, :1] * (W / w), f[:, 1:] * (H / h)], 1)
+
 def splat_blend(I1t, I2t, c1, c2, t, fallback):
     "The two splatted frames blended by `(1-t)·c1` and `t·c2` (coverage capped at 1); `fallback` where both are holes."
     a1, a2 = (1 - t) * c1.clamp(max=1), t * c2.clamp(max=1)
@@ -96,7 +106,7 @@ class AnimeInterp(nn.Module):
         f = cfg.feat_dims
         self.flownet = RFR(cfg.rfr)
         self.feat_ext = FeatureExtractor(f)
-        self.synnet = GridNet((6, 2 * f[0], 2 * f[1], 2 * f[2]), cfg.grid_dims, cfg.out_channels)
+        self.synnet = GridNet((9 if cfg.guide_input else 6, 2 * f[0], 2 * f[1], 2 * f[2]), cfg.grid_dims, cfg.out_channels)
 
     def _check(self, I1, I2, F12i, F21i):
         check_image_batch(I1, "I1"); check_image_batch(I2, "I2", same_as=I1)
@@ -118,7 +128,9 @@ class AnimeInterp(nn.Module):
         Io = (torch.cat([I1, I2]) - 0.5) / 0.5                          # [-1, 1], as the official code
         o12, o21 = self._flows(Io, I1.shape[0], F12i, F21i, iters)      # first: the correlation volume is freed before
         feats = self.feat_ext(Io)                                        # the full-size features exist (lower peak memory)
-        return Motion(feats, o12.flow, o21.flow, o12.flow_init, o21.flow_init)
+        # guide_input: keep the full-size flows RFR starts from (quirk 1 adds the init flow twice)
+        G = tuple(None if f is None else 2 * f for f in (F12i, F21i)) if self.cfg.guide_input else (None, None)
+        return Motion(feats, o12.flow, o21.flow, o12.flow_init, o21.flow_init, *G)
 
     def _flows(self, Io, b, F12i, F21i, iters):
         "RFR in both directions, at `self.rfr_scale` of the frame size (flows resized back, bilinearly, when < 1)."
@@ -162,8 +174,15 @@ class AnimeInterp(nn.Module):
         pair = lambda x: torch.cat(x.split(b), 1)                        # (2B, C) -> (B, 2C): [frame 1 | frame 2]
         (I1t, I2t), (c1, c2) = warped.split(b), cover.split(b)
         x0 = torch.cat(fill_holes(I1, I2, I1t, I2t, c1, c2, t), 1) if self.cfg.fill_holes else pair(warped)
+        if self.cfg.guide_input: x0 = torch.cat([x0, self.guide_blend(I1, I2, motion, t)], 1)
         It = self.synnet(x0, *[pair(f) for f in wfeats])
         return InterpOutput(It, motion.F12, motion.F21, motion.F12in, motion.F21in, I1t, I2t, c1, c2)
+
+    def guide_blend(self, I1, I2, motion:Motion, t) -> torch.Tensor:
+        "`backward_blend` of the frames along the flows RFR started from (`motion.G12`, `G21`, resized to the frames; none = zero flow)."
+        H, W = I1.shape[-2:]
+        G = [torch.zeros_like(I1[:, :2]) if g is None else _fit_flow(g.to(I1), H, W) for g in (motion.G12, motion.G21)]
+        return backward_blend(I1, I2, G[0], G[1], t)
 
     def _synthesize_up(self, I1, I2, motion:Motion, t) -> InterpOutput:
         "Reduced-resolution mode: GridNet on the small frames, upsampled (bicubic), plus the high frequencies of the frames splatted at full size."

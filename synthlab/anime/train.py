@@ -80,11 +80,12 @@ class GuidedAnimeInterp(AnimeInterp):
 
     def extra_repr(self) -> str: return f"guide={self.guide!r}, guide_scale={self.guide_scale}"
 
-def guided_anime_interp(size:str="small", guide:str="dis", guide_scale:float=0.5, fill_holes:bool=False) -> GuidedAnimeInterp:
-    "Build a `GuidedAnimeInterp` of a named size ('small' or 'official'), optionally with `AnimeInterpConfig.fill_holes`: the `synthlab.hub` builder of the `anime-small` preset."
+def guided_anime_interp(size:str="small", guide:str="dis", guide_scale:float=0.5, fill_holes:bool=False,
+                        guide_input:bool=False) -> GuidedAnimeInterp:
+    "Build a `GuidedAnimeInterp` of a named size ('small' or 'official'), optionally with `AnimeInterpConfig.fill_holes` / `guide_input`: the `synthlab.hub` builder of the `anime-small` preset."
     if size not in ("official", "small"): raise InputError(f"size must be 'official' or 'small'; got {size!r}")
     cfg = getattr(AnimeInterpConfig, size)()
-    cfg.fill_holes = bool(fill_holes)
+    cfg.fill_holes, cfg.guide_input = bool(fill_holes), bool(guide_input)
     return GuidedAnimeInterp(cfg, guide, guide_scale)
 
 # %% ../../nbs/17_anime.train.ipynb #c017
@@ -109,7 +110,9 @@ def blend_init_(model:AnimeInterp, flow_head:bool=True) -> AnimeInterp:
     for blk in (head, tail):
         for m in blk:
             if isinstance(m, nn.PReLU): m.weight.fill_(1.0)
-    _identity_rows_(head[1], {c: {c: 0.5, c + 3: 0.5} for c in range(3)})   # x0 = [I1t | I2t] -> their average
+    if unwrap_model(model).cfg.guide_input:
+        _identity_rows_(head[1], {c: {c + 6: 1.0} for c in range(3)})         # x0 = [I1t | I2t | guide blend] -> the guide blend
+    else: _identity_rows_(head[1], {c: {c: 0.5, c + 3: 0.5} for c in range(3)})   # x0 = [I1t | I2t] -> their average
     _identity_rows_(head[3], {c: {c: 1.0} for c in range(3)})
     _identity_rows_(tail[1], {c: {c: 1.0} for c in range(3)})
     tail[3].weight.zero_(); tail[3].bias.zero_()
@@ -240,6 +243,7 @@ class AnimeTaskConfig:
     flow_target: str = "midpoint"  # flows supervised by twice the exact flow to the middle frame, or the 'endpoint' flow 1→3
     blend_init: bool = True        # start from `blend_init_` (else the default random initialisation)
     fill_holes: bool = True        # GridNet gets the splatted frames with holes filled (`AnimeInterpConfig.fill_holes`)
+    guide_input: bool = True       # GridNet also gets the backward blend along the guide (`AnimeInterpConfig.guide_input`)
 
     def __post_init__(self):
         self.size, self.gen_size, self.levels = tuple(self.size), tuple(self.gen_size), tuple(self.levels)
@@ -249,7 +253,8 @@ class AnimeTaskConfig:
 
     def model_config(self) -> dict:
         "The builder kwargs of `guided_anime_interp` (what the preset's card stores)."
-        return dict(size=self.model_size, guide=self.guide, guide_scale=self.guide_scale, fill_holes=self.fill_holes)
+        return dict(size=self.model_size, guide=self.guide, guide_scale=self.guide_scale, fill_holes=self.fill_holes,
+                    guide_input=self.guide_input)
 
 ANIME_TRAIN_DEFAULTS = dict(epochs=1, batch_size=4, lr=3e-4, grad_clip=1.0, lr_schedule="cosine", warmup_steps=100,
                             log_every=10, ckpt_every=100, val_every=200, out_dir="runs/anime-small")
