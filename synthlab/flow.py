@@ -123,7 +123,7 @@ def backward_warp(x:torch.Tensor, flow:torch.Tensor, mode:str="bilinear", paddin
     mask = (q[:, 0] >= 0) & (q[:, 0] <= W - 1) & (q[:, 1] >= 0) & (q[:, 1] <= H - 1)
     return out, mask[:, None].to(x.dtype)
 
-# %% ../nbs/04_flow.ipynb #9c12385f
+# %% ../nbs/04_flow.ipynb #b39470ea
 def backward_blend(I1:torch.Tensor, I3:torch.Tensor, F13:torch.Tensor, F31:torch.Tensor, t=0.5,
                    padding_mode:str="border") -> torch.Tensor:
     "The frame at time `t`: `(1-t)` · `I1` pulled along `t·F31` + `t` · `I3` pulled along `(1-t)·F13` (`t` a number or `(B,1,1,1)`)."

@@ -23,7 +23,7 @@ def _psnr(a, b): return float(-10 * torch.log10(((a.clamp(0, 1) - b) ** 2).mean(
 def test_task_registered_by_name():
     spec = get_task("anime")({})
     assert isinstance(spec["model"], GuidedAnimeInterp) and spec["model"].guide == "dis"
-    assert spec["cfg"].batch_size == 4 and spec["cfg"].out_dir == "runs/anime-small"
+    assert spec["cfg"].batch_size == 8 and spec["cfg"].max_steps == 4500 and spec["cfg"].out_dir == "runs/anime-small"
     ds = spec["train_ds"]
     assert ds.seed_offset == TRAIN_SEED_OFFSET and ds.levels == (0, 1, 2)
     assert spec["val_ds"].seed_offset == VAL_SEED_OFFSET

@@ -256,7 +256,7 @@ class AnimeTaskConfig:
         return dict(size=self.model_size, guide=self.guide, guide_scale=self.guide_scale, fill_holes=self.fill_holes,
                     guide_input=self.guide_input)
 
-ANIME_TRAIN_DEFAULTS = dict(epochs=1, batch_size=4, lr=3e-4, grad_clip=1.0, lr_schedule="cosine", warmup_steps=100,
+ANIME_TRAIN_DEFAULTS = dict(epochs=4, max_steps=4500, batch_size=8, lr=3e-4, grad_clip=1.0, lr_schedule="cosine", warmup_steps=100,
                             log_every=10, ckpt_every=100, val_every=200, out_dir="runs/anime-small")
 
 def anime_spec(overrides:dict|None=None, task:AnimeTaskConfig|None=None, train_defaults:dict|None=None) -> dict:
@@ -302,7 +302,7 @@ def train_anime(argv:list[str], stop_at:int|None=None, task:str="anime") -> int:
 def anime_tiny_task(overrides:dict) -> dict:
     "The anime task at 64×64 with 8 triplets per epoch: a smoke test of the whole pipeline in seconds."
     return anime_spec(overrides, AnimeTaskConfig(size=(64, 64), gen_size=(96, 96), n_train=8, n_val=2),
-                      dict(batch_size=2, warmup_steps=0, log_every=1, ckpt_every=2, val_every=0, out_dir="runs/anime-tiny"))
+                      dict(epochs=1, max_steps=None, batch_size=2, warmup_steps=0, log_every=1, ckpt_every=2, val_every=0, out_dir="runs/anime-tiny"))
 
 # %% ../../nbs/17_anime.train.ipynb #c034
 AOT_SHOTS = ("AoT_S4E16_shot1", "AoT_S4E16_shot2", "AoT_S4E4_shot1", "AoT_S4E4_shot2")   # 36 triplets at 640x360
