@@ -71,13 +71,6 @@ class Motion:
     G21: torch.Tensor|None = None
 
 # %% ../../nbs/14_anime.model.ipynb #c012
-def _fit_flow(f:torch.Tensor, H:int, W:int) -> torch.Tensor:
-    "`f (B,2,h,w)` resized (bilinear) to `(H, W)`, its x and y rescaled to the new pixel size."
-    h, w = f.shape[-2:]
-    if (h, w) == (H, W): return f
-    f = F.interpolate(f, size=(H, W), mode="bilinear", align_corners=False)
-    return torch.cat([f[:, :1] * (W / w), f[:, 1:] * (H / h)], 1)
-
 def splat_blend(I1t, I2t, c1, c2, t, fallback):
     "The two splatted frames blended by `(1-t)·c1` and `t·c2` (coverage capped at 1); `fallback` where both are holes."
     a1, a2 = (1 - t) * c1.clamp(max=1), t * c2.clamp(max=1)
@@ -181,7 +174,8 @@ class AnimeInterp(nn.Module):
     def guide_blend(self, I1, I2, motion:Motion, t) -> torch.Tensor:
         "`backward_blend` of the frames along the flows RFR started from (`motion.G12`, `G21`, resized to the frames; none = zero flow)."
         H, W = I1.shape[-2:]
-        G = [torch.zeros_like(I1[:, :2]) if g is None else _fit_flow(g.to(I1), H, W) for g in (motion.G12, motion.G21)]
+        fit = lambda g: g if g.shape[-2:] == (H, W) else self.flownet._finish(g, H, W, *g.shape[-2:])   # pixels of (H, W)
+        G = [torch.zeros_like(I1[:, :2]) if g is None else fit(g.to(I1)) for g in (motion.G12, motion.G21)]
         return backward_blend(I1, I2, G[0], G[1], t)
 
     def _synthesize_up(self, I1, I2, motion:Motion, t) -> InterpOutput:
