@@ -12,7 +12,8 @@ Quality: PSNR / SSIM (Whole; Easy / Medium / Hard for the synthetic set) of
   - frame averaging and DIS-flow warping (synthlab.anime.baselines),
 on the 36 real Attack-on-Titan triplets (640x360, internal data, only scores are written), the 4 Sintel triplets
 (1024x436) and a held-out synthetic set per difficulty level (seeds TEST_SEED_OFFSET + 10^6*level + j of synthlab.anime.train,
-disjoint from its training and validation seeds). SSIM is the paper's variant (AnimeInterp's test script:
+disjoint from its training and validation seeds), and the same synthetic scenes painted (`make_triplet(..., texture=0.7)`:
+surface paint and film grain, the look of TV frames, with the same ground truth). SSIM is the paper's variant (AnimeInterp's test script:
 7x7 uniform window, data_range 2; see synthlab.metrics.ssim_paper), as in the published tables.
 
 Speed: seconds per frame at 960x540 and 1280x720, SGM and network separately, each configuration in a fresh Python
@@ -38,6 +39,7 @@ AOT_NATIVE = AOT / "native_1280x720_AoT_S4E4_shot2"
 SINTEL = SHARED / "data" / "sintel_raft_demo"
 FILL = SHARED / "reference" / "fill_weights.py"
 LEVEL_NAMES = ("easy", "medium", "hard")
+PAINT = 0.7                         # texture strength of the painted copy of the synthetic set (synthlab.anime.data.add_paint)
 TEST_SEED_OFFSET = 20_000_000       # = synthlab.anime.train.TEST_SEED_OFFSET (train 10M+, validation 15M+); used if that module is absent
 
 # the official code on this machine's 2 CPU cores (../shared/reference/animeinterp/NOTES.md, section 5)
@@ -189,6 +191,9 @@ def datasets(quick: bool) -> dict:
     seeds = {lv: held_out_seeds(lv, n) for lv in range(3)}
     ts = [make_triplet(s, size=size, level=lv) for lv in range(3) for s in seeds[lv]]
     out["synthetic"] = dict(title=f"synthetic held-out set, {n} per level", triplets=ts, seeds=seeds, levels=True)
+    ts = [make_triplet(s, size=size, level=lv, texture=PAINT) for lv in range(3) for s in seeds[lv]]
+    out["painted"] = dict(title=f"the same held-out scenes painted (texture {PAINT}: surface paint + grain), {n} per level",
+                          triplets=ts, seeds=seeds, levels=True)
     return out
 
 def quality(quick: bool) -> tuple[dict, dict]:

@@ -20,8 +20,9 @@ def test_quick_benchmark_writes_tables(tmp_path):
 
     # quality: every dataset that exists has the three methods; the synthetic set is split by level
     q = rep["quality"]
-    assert set(q) == {"aot", "sintel", "synthetic"}
-    syn = q["synthetic"]
+    assert set(q) == {"aot", "sintel", "synthetic", "painted"}
+    syn, pnt = q["synthetic"], q["painted"]
+    assert pnt["seeds"] == syn["seeds"] and pnt["levels"] and pnt["n"] == syn["n"] and set(pnt["rows"]) == set(syn["rows"])
     methods = list(syn["rows"])
     assert methods[:2] == ["Average", "DIS"] and methods[2].endswith(" guide") and any("+ SGM guide" in m for m in methods)
     for m in methods:
@@ -34,7 +35,7 @@ def test_quick_benchmark_writes_tables(tmp_path):
         if folder.is_dir():
             assert set(q[key]["rows"]) == set(methods) and q[key]["n"] >= 1, q[key]
         else: assert "skipped" in q[key]
-    for title in ["## Quality", "| Average |", "| DIS |", "Easy | Medium | Hard", "## Speed"]:
+    for title in ["## Quality", "| Average |", "| DIS |", "Easy | Medium | Hard", "## Speed", "painted (texture 0.7"]:
         assert title in md, title
 
     # speed: SGM and network rows, each measured in its own process with its own peak memory

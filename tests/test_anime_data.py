@@ -12,7 +12,7 @@ from synthlab.io import write_image
 from synthlab.anime.data import (TAGS, LINE_LABEL, Shape, Sprite, Background, CelScene, ATD12K, SynthTriplets, Triplet,
                                  difficulty_level, level_thresholds, make_scene, make_triplet, read_annotation, roi_box,
                                  scene_triplet, size_scale, triplets_from_sequence, load_frame_sequence, list_frames,
-                                 write_atd12k)
+                                 write_atd12k, add_paint, Paint)
 
 torch.set_num_threads(1)
 SMALL = (128, 80)
@@ -249,6 +249,73 @@ def test_speed():
     assert small < 0.5 and big < 5, (small, big)    # ~15 ms and ~0.3 s on one idle core
 
 
+# ---------------------------------------------------------------- painted frames (add_paint / texture=)
+def test_paint_smoke_keeps_ground_truth():
+    flat, painted = make_triplet(4, SMALL, level=1), make_triplet(4, SMALL, level=1, texture=0.8)
+    for k in ("flow13", "flow31", "flow21", "flow23", "valid13", "valid31", "labels1", "labels2", "labels3", "layers2"):
+        assert np.array_equal(getattr(flat, k), getattr(painted, k)), k
+    assert (flat.level, flat.roi, flat.tags) == (painted.level, painted.roi, painted.tags)
+    assert painted.frame1.dtype == np.uint8 and painted.frame1.shape == flat.frame1.shape
+    assert painted.meta["texture"] == 0.8 and "texture" not in flat.meta
+    d = np.abs(painted.frame2.astype(int) - flat.frame2).mean(-1)
+    assert d[flat.labels2 != LINE_LABEL].mean() > 2 and d[flat.labels2 == LINE_LABEL].max() <= 12   # pieces painted, ink (nearly) flat
+    again = make_triplet(4, SMALL, level=1, texture=0.8)
+    assert all(np.array_equal(a, b) for a, b in zip(again.frames, painted.frames))      # deterministic
+    assert make_scene(4, SMALL, level=1, texture=0).paint is None
+    assert np.array_equal(make_triplet(4, SMALL, level=1, texture=0).frame1, flat.frame1)
+
+def _pan_only_scene(shift=8.0):
+    sc = make_scene(2, SMALL, level=0)
+    sc.sprites = []
+    sc.background.pan, sc.background.gp = (shift, 0.0), 1.0     # offset(t) = shift * (t - 0.5): integer pixels at t = 0, 1
+    add_paint(sc, 1.0)
+    return sc
+
+def test_paint_moves_exactly_with_the_background():
+    "Known value: a background panned by 8 px carries its paint 8 px (no grain: pixel-exact)."
+    sc = _pan_only_scene(8.0)
+    sc.paint.grain = 0.0
+    f1, f3 = sc.render(0.0)[0], sc.render(1.0)[0]
+    assert np.array_equal(f3[:, 8:], f1[:, :-8])
+    assert np.abs(f1[:, 1:].astype(int) - f1[:, :-1]).mean() > 1     # and the paint is really there (not a flat wall)
+
+def test_paint_is_attached_to_sprite_space():
+    "A sprite's paint depends on its sprite-space coordinates only, not on where the sprite is in the image."
+    sc = add_paint(make_scene(6, SMALL, n_sprites=2, level=1), 1.0)
+    sc.paint.grain = 0.0
+    n = 500
+    rng = np.random.default_rng(0)
+    UX, UY = rng.uniform(-20, 20, n).astype(np.float32), rng.uniform(-20, 20, n).astype(np.float32)
+    layer, pid = np.ones(n, np.int16), np.full(n, 3, np.int32)
+    img = np.full((n, 3), 128, np.uint8)
+    X1, Y1 = rng.uniform(0, 100, n).astype(np.float32), rng.uniform(0, 60, n).astype(np.float32)
+    a = sc.paint.apply(img, pid, layer, UX, UY, X1, Y1, (0.0, 0.0), 0.0)
+    b = sc.paint.apply(img, pid, layer, UX, UY, X1 + 17, Y1 - 5, (3.0, 1.0), 1.0)
+    assert np.array_equal(a, b) and a.std() > 1
+    bg = sc.paint.apply(img, pid, np.full(n, -1, np.int16), UX, UY, X1, Y1, (0.0, 0.0), 0.0)
+    assert not np.array_equal(a, bg)                                   # background paint reads the image coordinates instead
+
+def test_paint_grain():
+    "Grain is fresh in every frame, deterministic, and has the drawn standard deviation."
+    sc = _pan_only_scene(0.0)
+    g = sc.paint.grain
+    assert 0.5 <= g <= 3.0
+    noisy = sc.render(0.5)[0].astype(float)
+    assert np.array_equal(noisy, sc.render(0.5)[0])
+    sc.paint.grain = 0.0
+    clean = sc.render(0.5)[0].astype(float)
+    resid = (noisy - clean)[..., 0]
+    assert abs(resid.std() - g) < 0.25 * g + 0.3, (resid.std(), g)     # rounding to uint8 adds ~0.29 levels
+    sc.paint.grain = g
+    assert not np.array_equal(sc.render(0.0)[0], sc.render(1.0)[0])   # static scene: frames differ by grain only
+
+def test_paint_errors():
+    for bad in (1.5, -0.1, True, "a", None):
+        with pytest.raises(InputError, match="texture must be"): make_scene(0, SMALL, texture=bad)
+    with pytest.raises(InputError, match="texture must be"): add_paint(make_scene(0, SMALL), 2)
+    with pytest.raises(InputError, match="non-negative"): add_paint(make_scene(0, SMALL), 0.5, seed=-1)
+
+
 # ---------------------------------------------------------------- ATD-12K layout
 @pytest.fixture(scope="module")
 def atd(tmp_path_factory):
@@ -305,6 +372,18 @@ def test_atd_round_trip(atd):
     assert "level" not in s and "flow13" in s
     batch = next(iter(torch.utils.data.DataLoader(ds, batch_size=2)))
     assert batch["frame1"].shape == (2, 3, 64, 96) and batch["roi"].shape == (2, 4)
+
+def test_atd_painted(tmp_path):
+    "`write_atd12k(texture=)` writes painted frames with the flat scene's ground truth; the annotation records the strength."
+    root = write_atd12k(tmp_path / "d", n_test=1, size=(96, 64), seed=5, progress=False, texture=0.6)
+    s = ATD12K(root, "test")[0]
+    ann = read_annotation(root / "test_2k_annotations" / s["name"] / f"{s['name']}.json")
+    assert ann["synthlab"]["texture"] == 0.6
+    T = make_triplet(ann["synthlab"]["seed"], (96, 64), ann["synthlab"]["n_sprites"], texture=0.6)
+    flat = make_triplet(ann["synthlab"]["seed"], (96, 64), ann["synthlab"]["n_sprites"])
+    assert torch.equal(s["frame2"], img2tensor(T.frame2)[0]) and not torch.equal(s["frame2"], img2tensor(flat.frame2)[0])
+    assert torch.equal(s["flow13"], torch.from_numpy(flat.flow13).permute(2, 0, 1))
+    with pytest.raises(InputError, match="texture must be"): write_atd12k(tmp_path / "e", n_test=1, texture=3, progress=False)
 
 def test_atd_resize_like_official(atd):
     ds = ATD12K(atd, "test", size=(48, 32))

@@ -23,7 +23,7 @@ def _psnr(a, b): return float(-10 * torch.log10(((a.clamp(0, 1) - b) ** 2).mean(
 def test_task_registered_by_name():
     spec = get_task("anime")({})
     assert isinstance(spec["model"], GuidedAnimeInterp) and spec["model"].guide == "dis"
-    assert spec["cfg"].batch_size == 8 and spec["cfg"].max_steps == 4500 and spec["cfg"].out_dir == "runs/anime-small"
+    assert spec["cfg"].batch_size == 8 and spec["cfg"].max_steps == 3000 and spec["cfg"].out_dir == "runs/anime-small"
     ds = spec["train_ds"]
     assert ds.seed_offset == TRAIN_SEED_OFFSET and ds.levels == (0, 1, 2)
     assert spec["val_ds"].seed_offset == VAL_SEED_OFFSET
@@ -36,6 +36,20 @@ def test_task_default_recipe():
     assert spec["task"].model_config()["fill_holes"] is True and spec["task"].model_config()["guide_input"] is True
     cfg = guided_anime_interp().cfg
     assert not (AnimeInterpConfig.official().fill_holes or cfg.fill_holes or cfg.guide_input)   # off unless asked
+    assert spec["task"].texture == 0.5 and spec["train_ds"].texture == 0.5 and spec["val_ds"].texture == 0.5
+
+def test_dataset_texture():
+    "`texture` is the fraction of painted scenes; painting changes the frames, never the flows or masks."
+    flat, painted, half = (CelTriplets(12, size=(64, 48), gen_size=(96, 64), texture=p) for p in (0.0, 1.0, 0.5))
+    assert [flat.scene(i).paint for i in range(12)] == [None] * 12
+    strengths = [painted.scene(i).paint.strength for i in range(12)]
+    assert all(0.3 <= s <= 1.0 for s in strengths) and len(set(strengths)) == 12
+    assert 2 <= sum(half.scene(i).paint is not None for i in range(12)) <= 10
+    a, b = flat[3], painted[3]
+    for k in ("flow13", "flow31", "flow12", "flow32", "valid13", "valid12", "level"): assert torch.equal(a[k], b[k]), k
+    assert (a["I2"] - b["I2"]).abs().mean() > 0.005
+    assert "texture=0.5" in repr(half)
+    with pytest.raises(InputError, match="texture must be"): CelTriplets(4, texture=2)
 
 def test_task_bad_option():
     with pytest.raises(InputError, match="flow_target must be one of"): AnimeTaskConfig(flow_target="middle")

@@ -20,8 +20,8 @@ from ..io import read_image, write_image
 # %% auto #0
 __all__ = ['TAGS', 'LEVELS', 'LINE_LABEL', 'REF_SIZE', 'LEVEL_THRESHOLDS_540P', 'SPLITS', 'size_scale', 'level_thresholds',
            'difficulty_level', 'Shape', 'Sprite', 'Background', 'CelScene', 'make_scene', 'Triplet', 'scene_triplet',
-           'make_triplet', 'write_atd12k', 'read_annotation', 'roi_box', 'ATD12K', 'SynthTriplets', 'list_frames',
-           'load_frame_sequence', 'triplets_from_sequence']
+           'make_triplet', 'Paint', 'add_paint', 'write_atd12k', 'read_annotation', 'roi_box', 'ATD12K',
+           'SynthTriplets', 'list_frames', 'load_frame_sequence', 'triplets_from_sequence']
 
 # %% ../../nbs/10_anime.data.ipynb #c006
 TAGS = ("translation", "rotation", "scaling", "deformation", "occlusion")  # motion tags, in ATD-12K's vocabulary
@@ -228,6 +228,7 @@ class CelScene:
     alpha: float = 1.0
     seed: int|None = None
     level: int|None = None
+    paint: Paint|None = None   # painted texture and grain (`add_paint`); None = flat cels
 
     def sample(self, t:float, X:np.ndarray, Y:np.ndarray, pieces:bool=True):
         "Top layer (-1 = background), piece id (or None) and sprite-space `(UX, UY)` at points `(X, Y)`, time `t`."
@@ -258,11 +259,16 @@ class CelScene:
             XB[idx], YB[idx] = sp.to_image(sp.pose(tb, self.alpha), UX[idx], UY[idx])
         return XB, YB
 
-    def _render(self, t):
+    def _render(self, t, image:bool=True):
         W, H = self.size
         X, Y = _grid(self.size)
         layer, pid, UX, UY = self.sample(t, X, Y)
-        return self.palette[pid].reshape(H, W, 3), pid.reshape(H, W), layer, UX, UY
+        img = None
+        if image:
+            img = self.palette[pid]
+            if self.paint is not None: img = self.paint.apply(img, pid, layer, UX, UY, X, Y, self.background.offset(t), t)
+            img = img.reshape(H, W, 3)
+        return img, pid.reshape(H, W), layer, UX, UY
 
     def _flow(self, layer, UX, UY, ta, tb):
         W, H = self.size
@@ -281,7 +287,7 @@ class CelScene:
 
     def flow(self, ta:float, tb:float):
         "Exact flow `(H, W, 2)` from the frame at `ta` to the frame at `tb`, and the visibility mask `(H, W)`."
-        _, _, layer, UX, UY = self._render(ta)
+        _, _, layer, UX, UY = self._render(ta, image=False)
         return self._flow(layer, UX, UY, ta, tb)[:2]
 
 # %% ../../nbs/10_anime.data.ipynb #c026
@@ -415,14 +421,20 @@ def _target_disp(rng, level, size) -> float:
     lo, hi = [(0.3 * t1, 0.85 * t1), (1.12 * t1, 0.9 * t2), (1.12 * t2, 2.2 * t2)][level]
     return float(np.exp(rng.uniform(math.log(lo), math.log(hi))))
 
+def _check_texture(texture) -> float:
+    if isinstance(texture, bool) or not isinstance(texture, (int, float, np.integer, np.floating)) or not 0 <= texture <= 1:
+        raise InputError(f"texture must be a number in [0, 1] (0 = flat cels); got {texture!r}")
+    return float(texture)
+
 def _check_seed(seed):
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise InputError(f"seed must be a non-negative integer, got {seed!r}")
     return int(seed)
 
-def make_scene(seed:int, size=(960, 540), n_sprites:int|None=None, level:int|None=None, max_tries:int=8) -> CelScene:
-    "A random cel scene for `seed`, `size=(W, H)`, steered to difficulty `level` (0/1/2; None = drawn from the seed)."
-    seed, size = _check_seed(seed), _check_size(size)
+def make_scene(seed:int, size=(960, 540), n_sprites:int|None=None, level:int|None=None, max_tries:int=8,
+               texture:float=0.0) -> CelScene:
+    "A random cel scene for `seed`, `size=(W, H)`, steered to difficulty `level` (0/1/2; None = drawn from the seed), painted with `texture` strength (0 = flat)."
+    seed, size, texture = _check_seed(seed), _check_size(size), _check_texture(texture)
     if level not in (None, 0, 1, 2): raise InputError(f"level must be None, 0 (easy), 1 (medium) or 2 (hard); got {level!r}")
     if n_sprites is not None and (not isinstance(n_sprites, (int, np.integer)) or not 1 <= n_sprites <= 16):
         raise InputError(f"n_sprites must be an integer in 1..16 or None; got {n_sprites!r}")
@@ -439,7 +451,7 @@ def make_scene(seed:int, size=(960, 540), n_sprites:int|None=None, level:int|Non
             d = _mean_disp(sc, stride)
         if d > 0 and difficulty_level(_mean_disp(sc), size) == want:
             sc.seed, sc.level = seed, want
-            return sc
+            return add_paint(sc, texture) if texture > 0 else sc
     raise SynthlabError(f"could not make a level-{want} scene for seed {seed} at size {size} in {max_tries} tries",
                         "try another seed, more sprites, or a larger size")
 
@@ -536,15 +548,83 @@ def scene_triplet(sc:CelScene, name:str|None=None) -> Triplet:
     meta = dict(generator="synthlab.anime.data.make_triplet", version=1, seed=sc.seed, size=[W, H], n_sprites=len(sc.sprites),
                 alpha=round(float(sc.alpha), 6), background=sc.background.kind,
                 pieces=[dict(id=i, name=n, colour=[int(c) for c in sc.palette[i]]) for i, n in enumerate(sc.names)])
+    if sc.paint is not None: meta["texture"] = round(float(sc.paint.strength), 4)
     name = f"Synth_v1_{sc.seed:06d}_s{len(sc.sprites)}" if name is None else name
     return Triplet(r[0.0][0], r[0.5][0], r[1.0][0], name, F13, F31, F21, F23, V13, V31, V21, V23,
                    r[0.0][1], r[0.5][1], r[1.0][1], ly1, ly2, ly3, roi, difficulty_level(mean_disp, sc.size), mean_disp,
                    _motion_tags(sc, seen, occ), meta)
 
-def make_triplet(seed:int, size=(960, 540), n_sprites:int|None=None, level:int|None=None) -> Triplet:
+def make_triplet(seed:int, size=(960, 540), n_sprites:int|None=None, level:int|None=None, texture:float=0.0) -> Triplet:
     "A synthetic cel triplet with exact flows, masks, label maps, RoI, level and tags; deterministic given its arguments."
-    sc = make_scene(seed, size, n_sprites, level)
+    sc = make_scene(seed, size, n_sprites, level, texture=texture)
     return scene_triplet(sc)
+
+# %% ../../nbs/10_anime.data.ipynb #6e2c9c9c
+def _noise_tile(rng, n:int=256, beta:float=1.2, lo:float=1.5) -> np.ndarray:
+    "A periodic `(n, n)` noise tile with a 1/f^beta amplitude spectrum (wavelengths of at least `lo` px), zero mean, unit std."
+    fy, fx = np.fft.fftfreq(n)[:, None], np.fft.rfftfreq(n)[None]
+    f = np.hypot(fx, fy)
+    amp = np.where((f > 0) & (f <= 1 / lo), np.maximum(f, 1 / n) ** -beta, 0.0)
+    tile = np.fft.irfft2(amp * (rng.standard_normal(f.shape) + 1j * rng.standard_normal(f.shape)), s=(n, n))
+    return ((tile - tile.mean()) / tile.std()).astype(np.float32)
+
+def _sample_tile(tile:np.ndarray, x:np.ndarray, y:np.ndarray) -> np.ndarray:
+    "Bilinear lookup of the periodic `tile` at real points `(x, y)`."
+    n = tile.shape[0]
+    x0, y0 = np.floor(x), np.floor(y)
+    fx, fy = (x - x0).astype(np.float32), (y - y0).astype(np.float32)
+    i0, j0 = x0.astype(np.int64) % n, y0.astype(np.int64) % n
+    i1, j1 = (i0 + 1) % n, (j0 + 1) % n
+    top = tile[j0, i0] + (tile[j0, i1] - tile[j0, i0]) * fx
+    bot = tile[j1, i0] + (tile[j1, i1] - tile[j1, i0]) * fx
+    return top + (bot - top) * fy
+
+@dataclass
+class Paint:
+    "Painted texture attached to every surface (so it moves exactly as the flows say) plus per-frame film grain."
+    strength: float      # 0 = flat … 1 = heavily painted
+    seed: int            # the texture tiles and the grain are drawn from it
+    bg_amp: float        # relative brightness variation of the background paint
+    sprite_amp: tuple    # the same, per sprite
+    tint: tuple          # unit RGB direction of the colour variation
+    grain: float         # std of the grain, in 0..255 levels
+    _tiles: tuple|None = field(default=None, repr=False, compare=False)
+
+    def tiles(self) -> tuple[np.ndarray, np.ndarray]:
+        "The brightness tile (fine to coarse) and the tint tile (coarse only), made once."
+        if self._tiles is None:
+            rng = np.random.default_rng([self.seed, 5])
+            self._tiles = (_noise_tile(rng, 256, 1.2, 1.5), _noise_tile(rng, 256, 1.6, 6.0))
+        return self._tiles
+
+    def apply(self, img:np.ndarray, pid, layer, UX, UY, X, Y, offset, t:float) -> np.ndarray:
+        "Paint the flat colours `img (N, 3)` of points `(X, Y)` (their `sample` results `pid, layer, UX, UY`) at time `t`."
+        lum, tint = self.tiles()
+        bg = layer < 0
+        k = np.maximum(layer, 0).astype(np.float32)
+        u = np.where(bg, X - np.float32(offset[0]), UX + 61.7 * (k + 1))   # each surface its own coordinates
+        v = np.where(bg, Y - np.float32(offset[1]), UY + 23.3 * (k + 1))
+        amp = np.where(bg, np.float32(self.bg_amp), np.asarray(self.sprite_amp, np.float32)[k.astype(np.int64)] if len(self.sprite_amp) else 0)
+        amp = np.where(pid == LINE_LABEL, np.float32(0), amp).astype(np.float32)
+        col = img.astype(np.float32)
+        col = col * (1 + amp * np.clip(_sample_tile(lum, u, v), -2.5, 2.5))[:, None]
+        col = col + (40 * amp * _sample_tile(tint, u, v))[:, None] * np.asarray(self.tint, np.float32)
+        if self.grain > 0:
+            g = np.random.default_rng([self.seed, 9, int(round(t * 1e6))]).standard_normal((col.shape[0], 1), np.float32)
+            col = col + self.grain * g
+        return np.clip(np.round(col), 0, 255).astype(np.uint8)
+
+def add_paint(sc:CelScene, strength:float=0.7, seed:int|None=None) -> CelScene:
+    "Give scene `sc` a painted texture and grain of `strength` in (0, 1], drawn from `seed` (default: the scene's); returns `sc`."
+    strength = _check_texture(strength)
+    if strength == 0: sc.paint = None; return sc
+    seed = sc.seed if seed is None else seed
+    seed = 0 if seed is None else _check_seed(seed)
+    rng = np.random.default_rng([seed, 11])
+    tint = rng.standard_normal(3); tint /= np.linalg.norm(tint)
+    sc.paint = Paint(strength, seed, strength * rng.uniform(0.08, 0.22), tuple(strength * rng.uniform(0.0, 0.1, len(sc.sprites))),
+                     tuple(float(c) for c in tint), strength * rng.uniform(0.5, 3.0))
+    return sc
 
 # %% ../../nbs/10_anime.data.ipynb #c047
 SPLITS = {"train": "train_10k", "test": "test_2k_540p"}
@@ -577,10 +657,10 @@ def _clip_seeds(seed:int, parity:int, n:int) -> list[int]:
     return out
 
 def write_atd12k(root, n_train:int=0, n_test:int=0, size=(960, 540), seed:int=0, force:bool=False, guide=None,
-                 n_sprites:int|None=None, progress:bool=True) -> Path:
-    "Write `n_train` + `n_test` synthetic triplets under `root` in the ATD-12K layout (+ `synthlab_gt/`); returns `root`."
+                 n_sprites:int|None=None, progress:bool=True, texture:float=0.0) -> Path:
+    "Write `n_train` + `n_test` synthetic triplets (painted with `texture` strength, 0 = flat) under `root` in the ATD-12K layout (+ `synthlab_gt/`); returns `root`."
     from tqdm.auto import tqdm
-    root, size, seed = Path(root), _check_size(size), _check_seed(seed)
+    root, size, seed, texture = Path(root), _check_size(size), _check_seed(seed), _check_texture(texture)
     for k, v in (("n_train", n_train), ("n_test", n_test)):
         if not isinstance(v, (int, np.integer)) or v < 0: raise InputError(f"{k} must be a non-negative integer, got {v!r}")
     if n_train + n_test == 0: raise InputError("nothing to write: n_train and n_test are both 0")
@@ -592,7 +672,7 @@ def write_atd12k(root, n_train:int=0, n_test:int=0, size=(960, 540), seed:int=0,
         clash = [p for (sp, _), n in zip(jobs, names) for p in (root / SPLITS[sp] / n, root / _GT / n) if p.exists()]
         if clash: raise OverwriteError(f"{len(clash)} clip folder(s) already exist under {root}, e.g. {clash[0]}", "pass force=True to overwrite them")
     for (split, s), name in tqdm(list(zip(jobs, names)), desc=f"writing ATD-12K layout to {root}", disable=not progress):
-        T = make_triplet(s, size, nsp(s))
+        T = make_triplet(s, size, nsp(s), texture=texture)
         T.name = name
         ext = ".jpg" if split == "train" else ".png"
         d = root / SPLITS[split] / name; d.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,7 @@ import synthlab
 from ..core import SynthlabError, InputError, ShapeError, MissingFileError, img2tensor, tensor2img
 from ..flow import dis_flow
 from ..train import TrainConfig, History, register_task, unwrap_model, load_checkpoint, history_path, save_history
-from .data import make_scene, scene_triplet, triplets_from_sequence, LEVELS
+from .data import make_scene, scene_triplet, triplets_from_sequence, add_paint, _check_texture, LEVELS
 from .model import AnimeInterp, AnimeInterpConfig
 
 # %% auto #0
@@ -139,7 +139,7 @@ def _check_wh(size, name) -> tuple[int, int]:
 class CelTriplets(torch.utils.data.Dataset):
     "`n` synthetic cel triplets made on the fly from seeds `seed_offset + i`: cropped, augmented, with guide and exact flows."
     def __init__(self, n:int, size=(160, 96), gen_size=(320, 192), seed_offset:int=TRAIN_SEED_OFFSET, levels=(0, 1, 2),
-                 guide:str="dis", augment:bool=True):
+                 guide:str="dis", augment:bool=True, texture:float=0.0):
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1: raise InputError(f"n must be a positive integer; got {n!r}")
         self.size, self.gen_size = _check_wh(size, "size"), tuple(int(v) for v in gen_size)
         if self.gen_size[0] < self.size[0] or self.gen_size[1] < self.size[1]:
@@ -147,17 +147,21 @@ class CelTriplets(torch.utils.data.Dataset):
         levels = tuple(levels)
         if not levels or any(l not in (0, 1, 2) for l in levels): raise InputError(f"levels must be a non-empty tuple of 0, 1, 2; got {levels!r}")
         self.n, self.seed_offset, self.levels, self.guide, self.augment = int(n), int(seed_offset), levels, check_guide(guide), bool(augment)
+        self.texture = _check_texture(texture)   # the fraction of painted scenes
 
     def __len__(self): return self.n
     def __repr__(self):
         return (f"CelTriplets({self.n}, size={self.size}, gen_size={self.gen_size}, seeds {self.seed_offset}+i, "
-                f"levels={self.levels}, guide={self.guide!r}, augment={self.augment})")
+                f"levels={self.levels}, guide={self.guide!r}, augment={self.augment}, texture={self.texture})")
 
     def seed(self, i:int) -> int: return self.seed_offset + int(i)
     def scene(self, i:int):
         "The uncropped `CelScene` behind item `i`."
         if not 0 <= i < self.n: raise IndexError(f"index {i} out of range for {self.n} triplets")
-        return _scene(self.seed(i), self.gen_size, self.levels[i % len(self.levels)])
+        sc = _scene(self.seed(i), self.gen_size, self.levels[i % len(self.levels)])
+        rng = np.random.default_rng([self.seed(i), 29])
+        if rng.random() < self.texture: add_paint(sc, rng.uniform(0.3, 1.0))   # painted, at a strength drawn per item
+        return sc
     def triplet(self, i:int):
         "The uncropped `Triplet` behind item `i`."
         return scene_triplet(self.scene(i))
@@ -244,6 +248,7 @@ class AnimeTaskConfig:
     blend_init: bool = True        # start from `blend_init_` (else the default random initialisation)
     fill_holes: bool = True        # GridNet gets the splatted frames with holes filled (`AnimeInterpConfig.fill_holes`)
     guide_input: bool = True       # GridNet also gets the backward blend along the guide (`AnimeInterpConfig.guide_input`)
+    texture: float = 0.5           # the fraction of painted scenes (`add_paint`, strength 0.3-1 drawn per item), in training and validation
 
     def __post_init__(self):
         self.size, self.gen_size, self.levels = tuple(self.size), tuple(self.gen_size), tuple(self.levels)
@@ -256,7 +261,7 @@ class AnimeTaskConfig:
         return dict(size=self.model_size, guide=self.guide, guide_scale=self.guide_scale, fill_holes=self.fill_holes,
                     guide_input=self.guide_input)
 
-ANIME_TRAIN_DEFAULTS = dict(epochs=4, max_steps=4500, batch_size=8, lr=3e-4, grad_clip=1.0, lr_schedule="cosine", warmup_steps=100,
+ANIME_TRAIN_DEFAULTS = dict(epochs=4, max_steps=3000, batch_size=8, lr=3e-4, grad_clip=1.0, lr_schedule="cosine", warmup_steps=100,
                             log_every=10, ckpt_every=100, val_every=200, out_dir="runs/anime-small")
 
 def anime_spec(overrides:dict|None=None, task:AnimeTaskConfig|None=None, train_defaults:dict|None=None) -> dict:
@@ -269,8 +274,9 @@ def anime_spec(overrides:dict|None=None, task:AnimeTaskConfig|None=None, train_d
         torch.manual_seed(cfg.seed)
         model = guided_anime_interp(**tcfg.model_config())
     if tcfg.blend_init: blend_init_(model)
-    train_ds = CelTriplets(tcfg.n_train, tcfg.size, tcfg.gen_size, TRAIN_SEED_OFFSET, tcfg.levels, tcfg.guide, augment=True)
-    val_ds = CelTriplets(tcfg.n_val, tcfg.size, tcfg.gen_size, VAL_SEED_OFFSET, tcfg.levels, tcfg.guide, augment=False) if tcfg.n_val else None
+    train_ds = CelTriplets(tcfg.n_train, tcfg.size, tcfg.gen_size, TRAIN_SEED_OFFSET, tcfg.levels, tcfg.guide, augment=True, texture=tcfg.texture)
+    val_ds = (CelTriplets(tcfg.n_val, tcfg.size, tcfg.gen_size, VAL_SEED_OFFSET, tcfg.levels, tcfg.guide, augment=False, texture=tcfg.texture)
+              if tcfg.n_val else None)
     fw, fm, ft = tcfg.flow_weight, tcfg.flow_mask, tcfg.flow_target
     def loss_fn(model, batch): return anime_loss(model, batch, fw, fm, ft)
     def on_end(model, history):
