@@ -138,3 +138,8 @@ def test_flow_explorer(tmp_path, model):
     assert "could not draw this" in fe.status.value and "different sizes" in fe.status.value and "Traceback" not in fe.status.value
     fe.synthetic.click()
     assert fe.status.value == "" and "synthetic" in fe.source.value
+    flat_frame = fe.ex.frame1
+    fe.paint.value = 0.8                                                         # painted version of the same scene
+    assert fe.status.value == "" and "painted 0.8" in fe.source.value and "PSNR" in fe.stats.value
+    assert fe.ex.frame1.shape == flat_frame.shape and not np.array_equal(fe.ex.frame1, flat_frame)
+    assert np.array_equal(fe.ex.flow13, explore_triplet(model, 2, "medium", (256, 160), "dis").flow13)   # same truth

@@ -559,7 +559,7 @@ def make_triplet(seed:int, size=(960, 540), n_sprites:int|None=None, level:int|N
     sc = make_scene(seed, size, n_sprites, level, texture=texture)
     return scene_triplet(sc)
 
-# %% ../../nbs/10_anime.data.ipynb #6e2c9c9c
+# %% ../../nbs/10_anime.data.ipynb #a091fbef
 def _noise_tile(rng, n:int=256, beta:float=1.2, lo:float=1.5) -> np.ndarray:
     "A periodic `(n, n)` noise tile with a 1/f^beta amplitude spectrum (wavelengths of at least `lo` px), zero mean, unit std."
     fy, fx = np.fft.fftfreq(n)[:, None], np.fft.rfftfreq(n)[None]

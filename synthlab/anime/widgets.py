@@ -115,14 +115,15 @@ def explore(model:nn.Module, frame1, frame3, guide:str="sgm", name:str="", scene
     T["motion"] = time.perf_counter() - t0
     return Exploration(name, a, b, guide, res, g13, g31, motion, I1.to(dev), I3.to(dev), model, scene, truth, flow13, valid13, T)
 
-def explore_triplet(model:nn.Module, seed:int=0, level="hard", size=(256, 160), guide:str="sgm") -> Exploration:
-    "`explore` a synthetic triplet (`seed`, `level` easy/medium/hard or 0/1/2, `size` (W, H)), keeping its truth."
+def explore_triplet(model:nn.Module, seed:int=0, level="hard", size=(256, 160), guide:str="sgm", texture:float=0.0) -> Exploration:
+    "`explore` a synthetic triplet (`seed`, `level` easy/medium/hard or 0/1/2, `size` (W, H), painted with `texture` strength), keeping its truth."
     from synthlab.anime.data import make_scene, scene_triplet
     lv = LEVELS.index(level) if isinstance(level, str) and level in LEVELS else level
     if lv not in (0, 1, 2): raise InputError(f"level must be one of {LEVELS} or 0/1/2; got {level!r}")
-    sc = make_scene(int(seed), tuple(size), level=lv)
+    sc = make_scene(int(seed), tuple(size), level=lv, texture=texture)
     T = scene_triplet(sc)
-    return explore(model, T.frame1, T.frame3, guide, name=f"seed {seed}, {LEVELS[lv]}", scene=sc, truth=T.frame2,
+    name = f"seed {seed}, {LEVELS[lv]}" + (f", painted {float(texture):g}" if texture else "")
+    return explore(model, T.frame1, T.frame3, guide, name=name, scene=sc, truth=T.frame2,
                    flow13=T.flow13, valid13=T.valid13)
 
 # %% ../../nbs/19_anime.widgets.ipynb #c015
@@ -249,6 +250,8 @@ class FlowExplorer:
         self.seed = W.IntSlider(value=seed, min=0, max=999, description="seed", continuous_update=False, layout=lay("330px")).add_class("sl-anime-seed")
         self.level = W.SelectionSlider(options=LEVELS, value=level, description="level", continuous_update=False, layout=lay("300px")).add_class("sl-anime-level")
         self.size = W.Dropdown(options=list(SIZES), value=size, description="size", layout=lay("190px")).add_class("sl-anime-size")
+        self.paint = W.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.1, description="paint", continuous_update=False,
+                                   readout_format=".1f", layout=lay("260px")).add_class("sl-anime-paint")
         self.guide = W.Dropdown(options=[("SGM", "sgm"), ("DIS", "dis"), ("none (zero)", "zero")], value=guide, description="guide", layout=lay("200px")).add_class("sl-anime-guide")
         self.upload1 = W.FileUpload(accept="image/*", multiple=False, description="frame 1").add_class("sl-anime-upload1")
         self.upload3 = W.FileUpload(accept="image/*", multiple=False, description="frame 3").add_class("sl-anime-upload3")
@@ -264,14 +267,14 @@ class FlowExplorer:
         self.note = W.HTML(f"<small>model: {self.model_info}</small>").add_class("sl-anime-model")
         h = lambda s: W.HTML(f"<b>{s}</b>")
         self.widget = W.VBox([
-            W.HBox([self.seed, self.level, self.size, self.guide]),
+            W.HBox([self.seed, self.level, self.size, self.guide, self.paint]),
             W.HBox([W.HTML("or your own frames:"), self.upload1, self.upload3, self.synthetic, self.arrows]),
             self.source, self.note,
             h("1. Segments and their matches (SGM)"), self.segments,
             h("2. Flow 1→3: guide, refined, truth"), self.flows,
             h("3–4. Splatting to t and synthesis"), self.t, self.result, self.stats, self.status,
         ]).add_class("sl-anime-explorer")
-        for w in (self.seed, self.level, self.size): w.observe(self._on_pair, names="value")
+        for w in (self.seed, self.level, self.size, self.paint): w.observe(self._on_pair, names="value")
         self.guide.observe(self._on_guide, names="value")
         for w in (self.upload1, self.upload3): w.observe(self._on_upload, names="value")
         self.synthetic.on_click(lambda _: self._on_pair())
@@ -301,7 +304,7 @@ class FlowExplorer:
         "(Re)compute the exploration for the current pair and guide, then draw everything."
         t0 = time.perf_counter()
         if self._frames is None:
-            self.ex = explore_triplet(self.model, self.seed.value, self.level.value, SIZES[self.size.value], self.guide.value)
+            self.ex = explore_triplet(self.model, self.seed.value, self.level.value, SIZES[self.size.value], self.guide.value, self.paint.value)
             self.source.value = f"synthetic triplet {self.ex.name} ({self.ex.size[0]}x{self.ex.size[1]}), truth known at every t"
         else:
             self.ex = explore(self.model, *self._frames, guide=self.guide.value, name="uploaded frames")
