@@ -491,3 +491,46 @@ def test_guide_input_starts_at_the_dis_baseline():
     m.scale = 1.0
     mz = blend_init_(guided_anime_interp("small", "zero", guide_input=True)).eval()
     with torch.no_grad(): torch.testing.assert_close(mz(I1, I3).It, 0.5 * (I1 + I3), atol=1e-5, rtol=0)
+
+# ---------------------------------------------------------------- brightness-normalised flow input (AnimeInterpConfig.flow_norm)
+
+def test_normalize_pair_known_values():
+    from synthlab.anime.model import normalize_pair, FLOW_NORM_STATS
+    g = torch.Generator().manual_seed(0)
+    I1, I2 = torch.rand(2, 3, 8, 8, generator=g) * 0.3, torch.rand(2, 3, 8, 8, generator=g) * 0.3   # a dark pair
+    a, b = normalize_pair(I1, I2)
+    x = torch.cat([a, b], 1)
+    torch.testing.assert_close(x.mean((1, 2, 3)), torch.full((2,), FLOW_NORM_STATS[0]), atol=1e-6, rtol=0)
+    torch.testing.assert_close(x.std((1, 2, 3)), torch.full((2,), FLOW_NORM_STATS[1]), atol=1e-6, rtol=0)
+    # one affine map for both frames: their difference is only rescaled, never shifted
+    torch.testing.assert_close(a - b, (I1 - I2) * (0.2 / torch.cat([I1, I2], 1).std((1, 2, 3)).view(2, 1, 1, 1)), atol=1e-6, rtol=0)
+    # invariant to any brightness gain and offset of the pair (above the minimum contrast)
+    a2, b2 = normalize_pair(0.8 * I1 + 0.4, 0.8 * I2 + 0.4)
+    torch.testing.assert_close(a2, a, atol=1e-5, rtol=0); torch.testing.assert_close(b2, b, atol=1e-5, rtol=0)
+    # a flat pair is not blown up: the gain is capped at std / min_std
+    c, _ = normalize_pair(torch.full((1, 3, 4, 4), 0.1), torch.full((1, 3, 4, 4), 0.1))
+    torch.testing.assert_close(c, torch.full((1, 3, 4, 4), FLOW_NORM_STATS[0]))
+    n1, n2 = torch.full((1, 3, 4, 4), 0.1), torch.full((1, 3, 4, 4), 0.1); n2[..., 0, 0] = 0.11
+    assert (normalize_pair(n1, n2)[1] - normalize_pair(n1, n2)[0]).abs().max() <= 0.01 * 0.2 / 0.05 + 1e-6
+
+def test_normalize_pair_gradcheck():
+    from synthlab.anime.model import normalize_pair
+    g = torch.Generator().manual_seed(1)
+    I1, I2 = (torch.rand(1, 3, 3, 3, generator=g, dtype=torch.float64).requires_grad_() for _ in range(2))
+    assert torch.autograd.gradcheck(lambda a, b: normalize_pair(a, b), (I1, I2))
+
+def test_flow_norm_makes_rfr_brightness_invariant():
+    "With `flow_norm`, RFR's flows do not change when the pair is darkened by a gain and offset; without it they do."
+    torch.manual_seed(0)
+    cfg = AnimeInterpConfig.small(); cfg.flow_norm = True
+    m = AnimeInterp(cfg).eval()
+    fr1, fr2, _, _ = cartoon_pair()
+    I1, I2 = (torch.from_numpy(f).permute(2, 0, 1)[None].float() / 255 for f in (fr1, fr2))
+    dark = lambda x: 0.3 * x + 0.05
+    with torch.no_grad():
+        a, b = m.estimate_motion(I1, I2), m.estimate_motion(dark(I1), dark(I2))
+        torch.testing.assert_close(b.F12, a.F12, atol=1e-3, rtol=0)
+        m.cfg.flow_norm = False
+        c, d = m.estimate_motion(I1, I2), m.estimate_motion(dark(I1), dark(I2))
+    assert (d.F12 - c.F12).abs().max() > 1e-2
+    assert not AnimeInterpConfig.official().flow_norm and not AnimeInterpConfig.small().flow_norm   # off unless asked

@@ -37,6 +37,28 @@ def test_task_default_recipe():
     cfg = guided_anime_interp().cfg
     assert not (AnimeInterpConfig.official().fill_holes or cfg.fill_holes or cfg.guide_input)   # off unless asked
     assert spec["task"].texture == 0.5 and spec["train_ds"].texture == 0.5 and spec["val_ds"].texture == 0.5
+    assert spec["train_ds"].dark == 0.5 and spec["val_ds"].dark == 0.0 and spec["model"].cfg.flow_norm
+    assert spec["task"].model_config()["flow_norm"] is True
+
+def test_tone_known_values():
+    from synthlab.anime.train import tone
+    f = np.arange(256, dtype=np.uint8).reshape(16, 16, 1).repeat(3, -1)
+    same, = tone([f], 1.0, 1.0)
+    assert np.array_equal(same, f)
+    sq, half = tone([f, f], 2.0, 1.0)[0], tone([f], 1.0, 0.5)[0]
+    assert sq[8, 0, 0] == round(255 * (128 / 255) ** 2) == 64 and sq[15, 15, 0] == 255 and half[15, 15, 0] == 128
+    assert sq.dtype == np.uint8 and (np.diff(sq[..., 0].ravel().astype(int)) >= 0).all()   # monotone
+
+def test_dataset_dark():
+    "`dark` darkens a fraction of the items with one tone curve for all three frames; flows and masks stay."
+    plain, dark = (CelTriplets(8, size=(64, 48), gen_size=(96, 64), dark=p) for p in (0.0, 1.0))
+    for i in range(4):
+        a, b = plain[i], dark[i]
+        for k in ("flow13", "flow12", "valid13", "valid12"): assert torch.equal(a[k], b[k]), k
+        assert all(b[k].mean() <= a[k].mean() + 0.02 for k in ("I1", "I2", "I3"))
+    assert np.mean([float(dark[i]["I2"].mean()) for i in range(8)]) < np.mean([float(plain[i]["I2"].mean()) for i in range(8)]) - 0.03
+    assert "dark=1.0" in repr(dark)
+    with pytest.raises(InputError, match="dark must be"): CelTriplets(4, dark=1.5)
 
 def test_dataset_texture():
     "`texture` is the fraction of painted scenes; painting changes the frames, never the flows or masks."

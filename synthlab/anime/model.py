@@ -19,8 +19,8 @@ from .rfr import RFR, RFRConfig
 from .synthesis import FeatureExtractor, GridNet, splat_pyramid
 
 # %% auto #0
-__all__ = ['AnimeInterpConfig', 'InterpOutput', 'Motion', 'splat_blend', 'fill_holes', 'check_rfr_scale', 'AnimeInterp',
-           'anime_interp', 'load_official', 'interpolate']
+__all__ = ['FLOW_NORM_STATS', 'AnimeInterpConfig', 'InterpOutput', 'Motion', 'splat_blend', 'fill_holes', 'normalize_pair',
+           'check_rfr_scale', 'AnimeInterp', 'anime_interp', 'load_official', 'interpolate']
 
 # %% ../../nbs/14_anime.model.ipynb #c007
 @dataclass
@@ -32,6 +32,7 @@ class AnimeInterpConfig:
     out_channels: int = 3
     fill_holes: bool = False           # GridNet sees the splatted frames with their holes filled (`fill_holes`); off = official
     guide_input: bool = False          # GridNet also sees `backward_blend` along the flow RFR starts from (+3 input channels); off = official
+    flow_norm: bool = False            # RFR sees the frame pair shifted and scaled to fixed brightness statistics (`normalize_pair`); off = official
 
     def __post_init__(self):
         if isinstance(self.rfr, dict): self.rfr = RFRConfig(**self.rfr)
@@ -82,6 +83,15 @@ def fill_holes(I1, I2, I1t, I2t, c1, c2, t=0.5) -> tuple[torch.Tensor, torch.Ten
     a1, a2 = c1.clamp(0, 1), c2.clamp(0, 1)
     return a1 * I1t + (1 - a1) * blend, a2 * I2t + (1 - a2) * blend
 
+FLOW_NORM_STATS = (0.6, 0.2)   # (mean, std) that `normalize_pair` gives a frame pair: about those of the synthetic cels
+
+def normalize_pair(I1:torch.Tensor, I2:torch.Tensor, mean:float=FLOW_NORM_STATS[0], std:float=FLOW_NORM_STATS[1],
+                   min_std:float=0.05) -> tuple[torch.Tensor, torch.Tensor]:
+    "Both frames `(B,3,H,W)` shifted and scaled by one affine map per sample, so the pair has `mean` and `std` (contrast gain at most `std/min_std`)."
+    x = torch.cat([I1, I2], 1)
+    m, s = x.mean((1, 2, 3), keepdim=True), x.std((1, 2, 3), keepdim=True).clamp(min=min_std)
+    return (I1 - m) * (std / s) + mean, (I2 - m) * (std / s) + mean
+
 def check_rfr_scale(s, name:str="rfr_scale") -> float:
     "`s` as a float if it is a valid RFR frame scale, a number in (0, 1]; else an `InputError` naming `name`."
     if isinstance(s, bool) or not isinstance(s, (int, float)) or not 0 < s <= 1:
@@ -119,7 +129,8 @@ class AnimeInterp(nn.Module):
         self._check(I1, I2, F12i, F21i)
         I1, I2 = self._shrink(I1, I2)     # scale < 1: the network sees smaller frames (guide flows: RFR rescales any size)
         Io = (torch.cat([I1, I2]) - 0.5) / 0.5                          # [-1, 1], as the official code
-        o12, o21 = self._flows(Io, I1.shape[0], F12i, F21i, iters)      # first: the correlation volume is freed before
+        Ir = (torch.cat(normalize_pair(I1, I2)) - 0.5) / 0.5 if self.cfg.flow_norm else Io   # what RFR sees
+        o12, o21 = self._flows(Ir, I1.shape[0], F12i, F21i, iters)      # first: the correlation volume is freed before
         feats = self.feat_ext(Io)                                        # the full-size features exist (lower peak memory)
         # guide_input: keep the full-size flows RFR starts from (quirk 1 adds the init flow twice)
         G = tuple(None if f is None else 2 * f for f in (F12i, F21i)) if self.cfg.guide_input else (None, None)

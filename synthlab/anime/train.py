@@ -23,9 +23,9 @@ from .model import AnimeInterp, AnimeInterpConfig
 # %% auto #0
 __all__ = ['TRAIN_SEED_OFFSET', 'VAL_SEED_OFFSET', 'TEST_SEED_OFFSET', 'GUIDES', 'FLOW_TARGETS', 'ANIME_TRAIN_DEFAULTS',
            'AOT_SHOTS', 'check_guide', 'guide_flows', 'guide_tensors', 'GuidedAnimeInterp', 'guided_anime_interp',
-           'blend_init_', 'CelTriplets', 'edge_mask', 'flow_targets', 'anime_loss', 'AnimeTaskConfig', 'anime_spec',
-           'anime_task', 'train_anime', 'anime_tiny_task', 'heldout_triplets', 'benchmark_sets', 'benchmark',
-           'benchmark_metrics', 'benchmark_table', 'load_run', 'ship', 'preset_history']
+           'blend_init_', 'tone', 'CelTriplets', 'edge_mask', 'flow_targets', 'anime_loss', 'AnimeTaskConfig',
+           'anime_spec', 'anime_task', 'train_anime', 'anime_tiny_task', 'heldout_triplets', 'benchmark_sets',
+           'benchmark', 'benchmark_metrics', 'benchmark_table', 'load_run', 'ship', 'preset_history']
 
 # %% ../../nbs/17_anime.train.ipynb #c007
 TRAIN_SEED_OFFSET = 10_000_000  # training triplet i: make_triplet(TRAIN_SEED_OFFSET + i); i < 5,000,000
@@ -81,11 +81,11 @@ class GuidedAnimeInterp(AnimeInterp):
     def extra_repr(self) -> str: return f"guide={self.guide!r}, guide_scale={self.guide_scale}"
 
 def guided_anime_interp(size:str="small", guide:str="dis", guide_scale:float=0.5, fill_holes:bool=False,
-                        guide_input:bool=False) -> GuidedAnimeInterp:
-    "Build a `GuidedAnimeInterp` of a named size ('small' or 'official'), optionally with `AnimeInterpConfig.fill_holes` / `guide_input`: the `synthlab.hub` builder of the `anime-small` preset."
+                        guide_input:bool=False, flow_norm:bool=False) -> GuidedAnimeInterp:
+    "Build a `GuidedAnimeInterp` of a named size ('small' or 'official'), optionally with `AnimeInterpConfig.fill_holes` / `guide_input` / `flow_norm`: the `synthlab.hub` builder of the `anime-small` preset."
     if size not in ("official", "small"): raise InputError(f"size must be 'official' or 'small'; got {size!r}")
     cfg = getattr(AnimeInterpConfig, size)()
-    cfg.fill_holes, cfg.guide_input = bool(fill_holes), bool(guide_input)
+    cfg.fill_holes, cfg.guide_input, cfg.flow_norm = bool(fill_holes), bool(guide_input), bool(flow_norm)
     return GuidedAnimeInterp(cfg, guide, guide_scale)
 
 # %% ../../nbs/17_anime.train.ipynb #c017
@@ -136,10 +136,15 @@ def _check_wh(size, name) -> tuple[int, int]:
     if W % 8 or H % 8 or min(W, H) < 32: raise InputError(f"{name} must be (W, H) with multiples of 8 of at least 32; got {size!r}")
     return W, H
 
+def tone(frames:list, gamma:float, gain:float) -> list:
+    "uint8 frames with the same tone curve `gain · x^gamma` (x in [0, 1]): gamma > 1 and gain < 1 darken, as in a night or interior shot."
+    lut = np.clip(np.round(255 * gain * (np.arange(256) / 255) ** gamma), 0, 255).astype(np.uint8)
+    return [lut[f] for f in frames]
+
 class CelTriplets(torch.utils.data.Dataset):
     "`n` synthetic cel triplets made on the fly from seeds `seed_offset + i`: cropped, augmented, with guide and exact flows."
     def __init__(self, n:int, size=(160, 96), gen_size=(320, 192), seed_offset:int=TRAIN_SEED_OFFSET, levels=(0, 1, 2),
-                 guide:str="dis", augment:bool=True, texture:float=0.0):
+                 guide:str="dis", augment:bool=True, texture:float=0.0, dark:float=0.0):
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1: raise InputError(f"n must be a positive integer; got {n!r}")
         self.size, self.gen_size = _check_wh(size, "size"), tuple(int(v) for v in gen_size)
         if self.gen_size[0] < self.size[0] or self.gen_size[1] < self.size[1]:
@@ -148,11 +153,13 @@ class CelTriplets(torch.utils.data.Dataset):
         if not levels or any(l not in (0, 1, 2) for l in levels): raise InputError(f"levels must be a non-empty tuple of 0, 1, 2; got {levels!r}")
         self.n, self.seed_offset, self.levels, self.guide, self.augment = int(n), int(seed_offset), levels, check_guide(guide), bool(augment)
         self.texture = _check_texture(texture)   # the fraction of painted scenes
+        if isinstance(dark, bool) or not isinstance(dark, (int, float)) or not 0 <= dark <= 1: raise InputError(f"dark must be a fraction in [0, 1]; got {dark!r}")
+        self.dark = float(dark)                  # the fraction of items whose three frames get a darkening `tone` curve
 
     def __len__(self): return self.n
     def __repr__(self):
         return (f"CelTriplets({self.n}, size={self.size}, gen_size={self.gen_size}, seeds {self.seed_offset}+i, "
-                f"levels={self.levels}, guide={self.guide!r}, augment={self.augment}, texture={self.texture})")
+                f"levels={self.levels}, guide={self.guide!r}, augment={self.augment}, texture={self.texture}, dark={self.dark})")
 
     def seed(self, i:int) -> int: return self.seed_offset + int(i)
     def scene(self, i:int):
@@ -185,6 +192,8 @@ class CelTriplets(torch.utils.data.Dataset):
             flip = lambda a: np.ascontiguousarray(a[:, ::-1])
             f1, f2, f3, v13, v31, vm12, vm32 = (flip(a) for a in (f1, f2, f3, v13, v31, vm12, vm32))
             fl13, fl31, m12, m32 = (flip(a) * np.array([-1, 1], np.float32) for a in (fl13, fl31, m12, m32))
+        if self.dark and rng.random() < self.dark:   # a darker, lower-contrast shot: the same curve on all three frames
+            f1, f2, f3 = tone([f1, f2, f3], float(np.exp(rng.uniform(math.log(0.8), math.log(2.2)))), float(rng.uniform(0.55, 1.05)))
         g13, g31 = guide_flows(f1, f3, self.guide)
         tt = lambda a: torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1), dtype=np.float32))
         mask = lambda a: torch.from_numpy(a.astype(np.float32))
@@ -249,6 +258,8 @@ class AnimeTaskConfig:
     fill_holes: bool = True        # GridNet gets the splatted frames with holes filled (`AnimeInterpConfig.fill_holes`)
     guide_input: bool = True       # GridNet also gets the backward blend along the guide (`AnimeInterpConfig.guide_input`)
     texture: float = 0.5           # the fraction of painted scenes (`add_paint`, strength 0.3-1 drawn per item), in training and validation
+    dark: float = 0.5              # the fraction of training items darkened by a `tone` curve (gamma 0.8-2.2, gain 0.55-1.05)
+    flow_norm: bool = True         # RFR sees the frame pair at fixed brightness statistics (`AnimeInterpConfig.flow_norm`)
 
     def __post_init__(self):
         self.size, self.gen_size, self.levels = tuple(self.size), tuple(self.gen_size), tuple(self.levels)
@@ -259,7 +270,7 @@ class AnimeTaskConfig:
     def model_config(self) -> dict:
         "The builder kwargs of `guided_anime_interp` (what the preset's card stores)."
         return dict(size=self.model_size, guide=self.guide, guide_scale=self.guide_scale, fill_holes=self.fill_holes,
-                    guide_input=self.guide_input)
+                    guide_input=self.guide_input, flow_norm=self.flow_norm)
 
 ANIME_TRAIN_DEFAULTS = dict(epochs=4, max_steps=3000, batch_size=8, lr=3e-4, grad_clip=1.0, lr_schedule="cosine", warmup_steps=100,
                             log_every=10, ckpt_every=100, val_every=200, out_dir="runs/anime-small")
@@ -274,7 +285,7 @@ def anime_spec(overrides:dict|None=None, task:AnimeTaskConfig|None=None, train_d
         torch.manual_seed(cfg.seed)
         model = guided_anime_interp(**tcfg.model_config())
     if tcfg.blend_init: blend_init_(model)
-    train_ds = CelTriplets(tcfg.n_train, tcfg.size, tcfg.gen_size, TRAIN_SEED_OFFSET, tcfg.levels, tcfg.guide, augment=True, texture=tcfg.texture)
+    train_ds = CelTriplets(tcfg.n_train, tcfg.size, tcfg.gen_size, TRAIN_SEED_OFFSET, tcfg.levels, tcfg.guide, augment=True, texture=tcfg.texture, dark=tcfg.dark)
     val_ds = (CelTriplets(tcfg.n_val, tcfg.size, tcfg.gen_size, VAL_SEED_OFFSET, tcfg.levels, tcfg.guide, augment=False, texture=tcfg.texture)
               if tcfg.n_val else None)
     fw, fm, ft = tcfg.flow_weight, tcfg.flow_mask, tcfg.flow_target
