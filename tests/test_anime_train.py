@@ -212,6 +212,14 @@ def test_train_main_run_and_resume(tmp_path, capsys):
     from synthlab.anime.train import load_run
     model, tcfg, hist = load_run(out)
     assert tcfg.size == (64, 64) and isinstance(model, GuidedAnimeInterp)
+    assert model.cfg.flow_norm and model.cfg.guide_input                        # the recipe's model, as trained
+    # an older run's task.json lacks the newer fields: they take the values runs had before them, not today's defaults
+    tj = json.loads((out / "task.json").read_text())
+    for k in ("flow_norm", "dark", "texture"): tj.pop(k)
+    (out / "task.json").write_text(json.dumps(tj))
+    old_model, old_tcfg, _ = load_run(out)
+    assert not old_model.cfg.flow_norm and old_tcfg.texture == 0.0 and old_tcfg.dark == 0.0 and old_model.cfg.guide_input
+    tj["flow_norm"] = True; (out / "task.json").write_text(json.dumps(tj))
     with pytest.raises(OverwriteError): train_main(["anime-tiny", "--max-steps", "3", "--out", str(out), "--no-progress"])
     assert train_main(["anime-tiny", "--max-steps", "4", "--out", str(out), "--resume", "--no-progress"]) == 0
     ck2 = load_checkpoint(out / "last.pt")

@@ -369,12 +369,15 @@ def benchmark_table(metrics:dict) -> str:
     return "\n".join(rows)
 
 # %% ../../nbs/17_anime.train.ipynb #c038
+_BEFORE_FIELD = dict(flow_target="endpoint", fill_holes=False, guide_input=False, texture=0.0, dark=0.0, flow_norm=False)
+
 def load_run(run_dir) -> tuple[GuidedAnimeInterp, AnimeTaskConfig, History]:
     "The model (eval mode), task config and history of an `anime` training run folder (`last.pt`, `task.json`)."
     run = Path(run_dir)
     ck = load_checkpoint(run / "last.pt")
     tj = run / "task.json"
-    tcfg = AnimeTaskConfig(**json.loads(tj.read_text())) if tj.is_file() else AnimeTaskConfig()
+    # a field missing from an older run's task.json takes the value runs had before the field existed, not today's default
+    tcfg = AnimeTaskConfig(**{**_BEFORE_FIELD, **json.loads(tj.read_text())}) if tj.is_file() else AnimeTaskConfig()
     model = guided_anime_interp(**tcfg.model_config())
     from synthlab.hub import load_state_dict_strict
     load_state_dict_strict(model, ck["model"], name=f"run {run}")
@@ -387,7 +390,8 @@ def ship(run_dir, name:str="anime-small", metrics:dict|None=None, command:str=""
     steps = hist.records[-1]["step"] if len(hist) else 0
     data = (f"synthetic cel triplets (synthlab.anime.data.make_triplet), seeds {TRAIN_SEED_OFFSET} + i for i < {tcfg.n_train}, "
             f"levels {list(tcfg.levels)} cycled, made at {tcfg.gen_size[0]}x{tcfg.gen_size[1]} and cropped to "
-            f"{tcfg.size[0]}x{tcfg.size[1]}, flips and time reversal; guide {tcfg.guide!r}; {steps} steps")
+            f"{tcfg.size[0]}x{tcfg.size[1]}, flips and time reversal, {tcfg.texture:.0%} of the scenes painted (add_paint), "
+            f"{tcfg.dark:.0%} of the items darkened (tone); guide {tcfg.guide!r}; {steps} steps")
     card = save_weights(model, name, "synthlab.anime.train:guided_anime_interp", tcfg.model_config(), data=data,
                         command=command, metrics=metrics or {}, folder=folder, force=force)
     save_history(hist, name, folder, every, force)
