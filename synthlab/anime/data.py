@@ -228,7 +228,7 @@ class CelScene:
     alpha: float = 1.0
     seed: int|None = None
     level: int|None = None
-    paint: Paint|None = None   # painted texture and grain (`add_paint`); None = flat cels
+    paint: object = None       # a `Paint` (painted texture and grain, see `add_paint`); None = flat cels
 
     def sample(self, t:float, X:np.ndarray, Y:np.ndarray, pieces:bool=True):
         "Top layer (-1 = background), piece id (or None) and sprite-space `(UX, UY)` at points `(X, Y)`, time `t`."
