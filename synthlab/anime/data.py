@@ -421,10 +421,13 @@ def _target_disp(rng, level, size) -> float:
     lo, hi = [(0.3 * t1, 0.85 * t1), (1.12 * t1, 0.9 * t2), (1.12 * t2, 2.2 * t2)][level]
     return float(np.exp(rng.uniform(math.log(lo), math.log(hi))))
 
-def _check_texture(texture) -> float:
-    if isinstance(texture, bool) or not isinstance(texture, (int, float, np.integer, np.floating)) or not 0 <= texture <= 1:
-        raise InputError(f"texture must be a number in [0, 1] (0 = flat cels); got {texture!r}")
-    return float(texture)
+def _check_fraction(value, name:str, hint:str="") -> float:
+    "`value` as a float if it is a number in [0, 1]; else an `InputError` naming `name`."
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not 0 <= value <= 1:
+        raise InputError(f"{name} must be a number in [0, 1]{hint}; got {value!r}")
+    return float(value)
+
+def _check_texture(texture) -> float: return _check_fraction(texture, "texture", " (0 = flat cels)")
 
 def _check_seed(seed):
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:

@@ -17,7 +17,7 @@ import synthlab
 from ..core import SynthlabError, InputError, ShapeError, MissingFileError, img2tensor, tensor2img
 from ..flow import dis_flow
 from ..train import TrainConfig, History, register_task, unwrap_model, load_checkpoint, history_path, save_history
-from .data import make_scene, scene_triplet, triplets_from_sequence, add_paint, _check_texture, LEVELS
+from .data import make_scene, scene_triplet, triplets_from_sequence, add_paint, _check_texture, _check_fraction, LEVELS
 from .model import AnimeInterp, AnimeInterpConfig
 
 # %% auto #0
@@ -153,8 +153,7 @@ class CelTriplets(torch.utils.data.Dataset):
         if not levels or any(l not in (0, 1, 2) for l in levels): raise InputError(f"levels must be a non-empty tuple of 0, 1, 2; got {levels!r}")
         self.n, self.seed_offset, self.levels, self.guide, self.augment = int(n), int(seed_offset), levels, check_guide(guide), bool(augment)
         self.texture = _check_texture(texture)   # the fraction of painted scenes
-        if isinstance(dark, bool) or not isinstance(dark, (int, float)) or not 0 <= dark <= 1: raise InputError(f"dark must be a fraction in [0, 1]; got {dark!r}")
-        self.dark = float(dark)                  # the fraction of items whose three frames get a darkening `tone` curve
+        self.dark = _check_fraction(dark, "dark")   # the fraction of items whose three frames get a darkening `tone` curve
 
     def __len__(self): return self.n
     def __repr__(self):
