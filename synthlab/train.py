@@ -6,7 +6,7 @@ Docs: https://synthlab.github.io/synthlab/train.html.md"""
 
 # %% ../nbs/03_train.ipynb #c003
 from __future__ import annotations
-import argparse, dataclasses, importlib, json, math, os, random, sys
+import argparse, ast, dataclasses, importlib, json, math, os, random, sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -22,8 +22,9 @@ from .core import (SynthlabError, InputError, CheckpointError, MissingFileError,
 
 # %% auto #0
 __all__ = ['TOY_WEIGHTS', 'TOY_BIAS', 'TASKS', 'TrainConfig', 'dist_info', 'unwrap_model', 'global_batches', 'save_checkpoint',
-           'load_checkpoint', 'get_rng_state', 'set_rng_state', 'History', 'history_path', 'save_history', 'fit',
-           'toy_data', 'toy_loss', 'register_task', 'get_task', 'toy_task', 'train_main', 'end_worker']
+           'load_checkpoint', 'get_rng_state', 'set_rng_state', 'History', 'history_path', 'save_history',
+           'init_weights_', 'fit', 'toy_data', 'toy_loss', 'register_task', 'get_task', 'toy_task', 'parse_options',
+           'parse_train_args', 'train_main', 'end_worker']
 
 # %% ../nbs/03_train.ipynb #c005
 _OPTIMIZERS = ("adam", "adamw", "sgd")
@@ -53,11 +54,15 @@ class TrainConfig:
     max_steps:int|None=None     # stop after this many optimizer steps in total (counted from step 0)
     resume:bool=False           # continue from out_dir/last.pt
     force:bool=False            # start afresh even if out_dir already holds a checkpoint
+    init:str|None=None          # start from these weights (`init_weights_`: a preset name or a weights file); unused on resume
     progress:bool=True          # tqdm progress bar (rank 0 only)
     find_unused_parameters:bool=False  # passed to DDP for models whose forward skips some parameters
 
     def __post_init__(self):
         if self.out_dir is not None: self.out_dir = str(self.out_dir)
+        if isinstance(self.init, os.PathLike): self.init = str(self.init)
+        if self.init is not None and (not isinstance(self.init, str) or not self.init.strip()):
+            raise InputError(f"TrainConfig.init must be None, a preset name or a file path; got {self.init!r}")
         if isinstance(self.optimizer, str): self.optimizer = self.optimizer.lower()
         def bad(name, want): raise InputError(f"TrainConfig.{name} must be {want}; got {getattr(self, name)!r}")
         def is_int(v): return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
@@ -351,6 +356,21 @@ def _progress_bar(total:int, initial:int, enabled:bool):
     from tqdm.auto import tqdm
     return tqdm(total=total, initial=initial, desc="train", dynamic_ncols=True, leave=True)
 
+# %% ../nbs/03_train.ipynb #90f5acfe
+def init_weights_(model:nn.Module, init) -> nn.Module:
+    "Copy starting weights into `model` strictly: `init` is a shipped preset's name or a file (weights, or a run's `last.pt`)."
+    from synthlab import hub
+    p = Path(str(init)).expanduser()
+    if p.is_file():
+        obj = hub.load_checkpoint(p)
+        sd = hub.strip_prefix(hub.extract_state_dict(obj, "model" if obj.get("format") == _CKPT_FORMAT else None))
+        name = f"init weights {p.name}"
+    elif p.suffix or os.sep in str(init) or p.exists():
+        raise MissingFileError(f"init weights {str(init)!r}: no such file", "give a weights file, a run's last.pt or a preset name")
+    else: sd, name = hub.load(str(init)).state_dict(), f"preset {str(init)!r}"   # unknown names: InputError listing the presets
+    hub.load_state_dict_strict(unwrap_model(model), sd, name=name)
+    return model
+
 # %% ../nbs/03_train.ipynb #c040
 def fit(model:nn.Module,                   # trained in place (wrapped in DDP under torchrun)
         train_ds:Dataset,                   # map-style dataset; each item is collated into the batch
@@ -406,6 +426,7 @@ def _fit(model, train_ds, loss_fn, cfg, val_ds, metrics_fn, collate_fn, on_step,
     step = epoch = in_epoch = 0
     history, acc = History(), {"n": 0, "sums": {}}
     seed_everything(cfg.seed + rank)
+    if cfg.init is not None and not cfg.resume: init_weights_(model, cfg.init)   # fine-tuning: start from given weights
     if cfg.resume:
         if not last.is_file():
             raise MissingFileError(f"resume=True but there is no checkpoint at {last}", "run once without resume first")
@@ -588,13 +609,37 @@ def _train_parser() -> argparse.ArgumentParser:
     p.add_argument("--ckpt-every", dest="ckpt_every", type=int, default=S, help="checkpoint every N steps (0: at the end)")
     p.add_argument("--num-workers", dest="num_workers", type=int, default=S, help="DataLoader workers")
     p.add_argument("--no-progress", dest="progress", action="store_false", default=S, help="no progress bar")
+    p.add_argument("--init", default=S, metavar="WEIGHTS", help="start from these weights: a preset name, a weights file or a run's last.pt")
+    p.add_argument("--set", dest="options", action="append", default=[], metavar="KEY=VALUE",
+                   help="a task option or TrainConfig field, e.g. --set size=320,192 --set texture=0.3 (repeatable)")
     return p
+
+def parse_options(items:list[str]) -> dict:
+    "`['k=v', ...]` → `{k: v}` with `v` read as a Python literal where it is one (`0.3`, `320,192`, `True`), else kept as text."
+    out = {}
+    for it in items:
+        k, eq, v = str(it).partition("=")
+        k = k.strip()
+        if not eq or not k.isidentifier():
+            raise InputError(f"--set needs KEY=VALUE with a field name as KEY; got {it!r}", "e.g. --set texture=0.3")
+        if k in out: raise InputError(f"--set gives {k!r} twice")
+        try: out[k] = ast.literal_eval(v.strip())
+        except (ValueError, SyntaxError): out[k] = v.strip()
+    return out
+
+def parse_train_args(argv:list[str]) -> tuple[str, dict]:
+    "`synthlab train` arguments → `(task name, overrides)`: the flags given, and the `--set` options."
+    args = vars(_train_parser().parse_args(list(argv)))
+    opts = parse_options(args.pop("options"))
+    both = sorted(set(opts) & set(args))
+    if both: raise InputError(f"{', '.join(both)} given both as a flag and with --set", "give each setting once")
+    return args.pop("task"), {**args, **opts}
 
 def train_main(argv:list[str]|None=None, **fit_kwargs) -> int:
     "`synthlab train <task> [--epochs N] [--batch-size B] [--lr X] [--out DIR] [--resume] [--max-steps N] [--seed S] ...`"
-    try: args = vars(_train_parser().parse_args(list(sys.argv[1:] if argv is None else argv)))
+    try: task, overrides = parse_train_args(sys.argv[1:] if argv is None else argv)
     except SystemExit as e: return int(e.code or 0)
-    spec = get_task(args.pop("task"))(args)
+    spec = get_task(task)(overrides)
     missing = [k for k in ("model", "train_ds", "loss_fn", "cfg") if k not in spec]
     if missing: raise InputError(f"the task returned no {', '.join(missing)}", "a task returns dict(model=, train_ds=, loss_fn=, cfg=, ...)")
     model, cfg = spec["model"], spec["cfg"]

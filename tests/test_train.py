@@ -11,7 +11,7 @@ from torch.utils.data import TensorDataset
 from synthlab.core import SynthlabError, InputError, CheckpointError, MissingFileError, OverwriteError
 from synthlab.train import (TrainConfig, fit, History, global_batches, save_checkpoint, load_checkpoint, get_rng_state,
                             set_rng_state, register_task, get_task, train_main, toy_data, toy_loss, TOY_WEIGHTS, TOY_BIAS,
-                            TASKS, _lr_at)
+                            TASKS, _lr_at, init_weights_, parse_options, parse_train_args)
 
 torch.set_num_threads(1)
 
@@ -282,6 +282,58 @@ def test_train_main_toy(tmp_path, capsys):
 def test_train_main_max_steps_and_module_form(tmp_path, capsys):
     assert train_main(["synthlab.train:toy", "--max-steps", "5", "--out", str(tmp_path), "--no-progress"]) == 0
     assert load_checkpoint(tmp_path / "last.pt")["step"] == 5
+
+def test_init_starts_from_given_weights_and_only_then(tmp_path):
+    src = mlp(); fit(src, toy_data(256), noisy_loss, cfg_(out_dir=tmp_path / "src"))
+    # known value: after init_weights_ the model holds exactly the source run's weights
+    m = init_weights_(mlp(seed=5), tmp_path / "src" / "last.pt")
+    for a, b in zip(m.parameters(), src.parameters()): assert torch.equal(a, b)
+    # a fine-tune starts there: its first logged loss is the trained model's, far below a fresh model's
+    h_fresh = fit(mlp(seed=5), toy_data(256), noisy_loss, cfg_(epochs=1, log_every=1))
+    h_ft = fit(mlp(seed=5), toy_data(256), noisy_loss, cfg_(epochs=1, log_every=1, init=str(tmp_path / "src" / "last.pt")))
+    assert h_ft.records[0]["loss"] < h_fresh.records[0]["loss"] / 5
+    # on resume the run's own checkpoint wins: init pointing at a missing file is not read
+    b = mlp(); fit(b, toy_data(256), noisy_loss, cfg_(out_dir=tmp_path / "B", max_steps=4))
+    fit(b, toy_data(256), noisy_loss, cfg_(out_dir=tmp_path / "B", resume=True, max_steps=6, init=str(tmp_path / "gone.pt")))
+    assert load_checkpoint(tmp_path / "B" / "last.pt")["step"] == 6
+
+def test_init_weights_errors(tmp_path):
+    src = mlp(); fit(src, toy_data(64), noisy_loss, cfg_(epochs=1, out_dir=tmp_path / "src"))
+    with pytest.raises(CheckpointError, match="does not fit"): init_weights_(nn.Linear(4, 1), tmp_path / "src" / "last.pt")
+    with pytest.raises(MissingFileError, match="no such file"): init_weights_(mlp(), tmp_path / "nope.pt")
+    with pytest.raises(InputError, match="no preset named 'nope'"): init_weights_(mlp(), "nope")
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError): init_weights_(mlp(), tmp_path / "junk.pt")
+    before = params(m := mlp())
+    with pytest.raises(CheckpointError): init_weights_(m, tmp_path / "junk.pt")
+    assert all(torch.equal(a, b) for a, b in zip(before, m.parameters()))        # a failed init leaves the model as it was
+    with pytest.raises(InputError, match="init must be None"): TrainConfig(init=7)
+
+def test_init_from_a_shipped_preset_is_strict():
+    from synthlab import hub
+    c = hub.card("anime-small"); guided_anime_interp = hub.resolve_builder(c.builder)
+    m = init_weights_(guided_anime_interp(**c.config), "anime-small")
+    ref = hub.load("anime-small").state_dict()
+    assert all(torch.equal(v, ref[k]) for k, v in m.state_dict().items())
+    with pytest.raises(CheckpointError, match="does not fit"): init_weights_(guided_anime_interp(**{**c.config, "guide_input": False}), "anime-small")
+
+def test_parse_options_known_values_and_errors():
+    assert parse_options(["size=320,192", "texture=0.3", "guide=sgm", "fill_holes=False", "note=a b"]) == \
+        {"size": (320, 192), "texture": 0.3, "guide": "sgm", "fill_holes": False, "note": "a b"}
+    for bad, msg in [("texture", "needs KEY=VALUE"), ("=3", "needs KEY=VALUE"), ("2x=1", "needs KEY=VALUE")]:
+        with pytest.raises(InputError, match=msg): parse_options([bad])
+    with pytest.raises(InputError, match="gives 'a' twice"): parse_options(["a=1", "a=2"])
+    assert parse_train_args(["toy", "--lr", "0.1", "--set", "warmup_steps=3"]) == ("toy", {"lr": 0.1, "warmup_steps": 3})
+    with pytest.raises(InputError, match="lr given both"): parse_train_args(["toy", "--lr", "0.1", "--set", "lr=0.2"])
+
+def test_train_main_set_and_init(tmp_path, capsys):
+    assert train_main(["toy", "--max-steps", "6", "--out", str(tmp_path / "a"), "--no-progress"]) == 0
+    assert train_main(["toy", "--init", str(tmp_path / "a" / "last.pt"), "--set", "lr_schedule=cosine", "--set", "warmup_steps=2",
+                       "--max-steps", "3", "--out", str(tmp_path / "b"), "--no-progress"]) == 0
+    ck = load_checkpoint(tmp_path / "b" / "last.pt")
+    assert (ck["step"], ck["config"]["lr_schedule"], ck["config"]["warmup_steps"]) == (3, "cosine", 2)
+    assert ck["config"]["init"] == str(tmp_path / "a" / "last.pt")
+    with pytest.raises(InputError, match="unknown TrainConfig field"): train_main(["toy", "--set", "textur=1", "--no-progress"])
 
 def test_train_main_help_and_errors(capsys):
     assert train_main(["--help"]) == 0 and "--batch-size" in capsys.readouterr().out

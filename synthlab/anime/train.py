@@ -302,14 +302,14 @@ class _StopTraining(Exception): pass
 
 def train_anime(argv:list[str], stop_at:int|None=None, task:str="anime") -> int:
     "`synthlab train anime ARGV`, optionally stopped right after step `stop_at` (a multiple of the checkpoint interval, 100 by default)."
-    from synthlab.train import train_main, get_task, _train_parser
+    from synthlab.train import train_main, get_task, parse_train_args
     if stop_at is None: return train_main([task, *argv])
     def on_step(step, logs):   # called after the step's checkpoint, so last.pt holds step `stop_at`
         if step >= stop_at: raise _StopTraining()
     try: return train_main([task, *argv], on_step=on_step)
     except _StopTraining:
-        args = vars(_train_parser().parse_args([task, *argv])); args.pop("task")
-        spec = get_task(task)(args)
+        _, overrides = parse_train_args([task, *argv])
+        spec = get_task(task)(overrides)
         spec["on_end"](spec["model"], None)            # writes task.json, as a finished run does
         print(f"stopped after step {stop_at}; the schedule aimed at {spec['cfg'].max_steps} steps")
         return 0
