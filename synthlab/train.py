@@ -356,7 +356,7 @@ def _progress_bar(total:int, initial:int, enabled:bool):
     from tqdm.auto import tqdm
     return tqdm(total=total, initial=initial, desc="train", dynamic_ncols=True, leave=True)
 
-# %% ../nbs/03_train.ipynb #90f5acfe
+# %% ../nbs/03_train.ipynb #42c0848f
 def init_weights_(model:nn.Module, init) -> nn.Module:
     "Copy starting weights into `model` strictly: `init` is a shipped preset's name or a file (weights, or a run's `last.pt`)."
     from synthlab import hub

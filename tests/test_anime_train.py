@@ -227,6 +227,29 @@ def test_train_main_run_and_resume(tmp_path, capsys):
     assert [r["step"] for r in History.load(out / "history.json") if "loss" in r] == [1, 2, 3, 4]
     assert any(not torch.equal(ck["model"][k], ck2["model"][k]) for k in ck["model"])
 
+def test_finetune_stages_ship_as_one_preset(tmp_path):
+    from synthlab.anime.train import load_run, run_stages, ship, preset_history
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    assert train_main(["anime-tiny", "--max-steps", "2", "--out", str(a), "--no-progress"]) == 0
+    assert train_main(["anime-tiny", "--max-steps", "3", "--init", str(a / "last.pt"), "--set", "size=96,96", "--out", str(b), "--no-progress"]) == 0
+    # stage 2 started from stage 1's weights: with lr 0 it would keep them exactly
+    assert train_main(["anime-tiny", "--max-steps", "1", "--init", str(b / "last.pt"), "--set", "lr_schedule='cosine'", "--set", "warmup_steps=5",
+                       "--lr", "1e-12", "--out", str(c), "--no-progress"]) == 0
+    mb, mc = load_run(b)[0], load_run(c)[0]
+    assert all(torch.allclose(x, y, atol=1e-8) for x, y in zip(mb.state_dict().values(), mc.state_dict().values()))
+    assert run_stages(c) == [a, b, c] and run_stages(a) == [a]
+    card = ship(c, "tiny-ft", command="three commands", folder=tmp_path / "w")
+    assert card.data.startswith("stage 1: ") and card.data.count("; stage ") == 2 and "stage 3 (fine-tuned from stage 2)" in card.data and "96x96, uncropped" in card.data
+    steps = [(r["step"], r["stage"]) for r in preset_history("tiny-ft", tmp_path / "w") if "loss" in r]
+    assert steps == [(1, 1), (2, 1), (3, 2), (4, 2), (5, 2), (6, 3)]
+    loaded = hub.load("tiny-ft", folder=tmp_path / "w")
+    assert all(torch.equal(x, y) for x, y in zip(loaded.state_dict().values(), mc.state_dict().values()))
+    # an init that is a preset or a plain weights file ends the chain, and the card says where the first stage started
+    torch.save(mb.state_dict(), tmp_path / "w.pt")
+    assert train_main(["anime-tiny", "--max-steps", "1", "--init", str(tmp_path / "w.pt"), "--out", str(tmp_path / "d"), "--no-progress"]) == 0
+    assert run_stages(tmp_path / "d") == [tmp_path / "d"]
+    assert f"started from {tmp_path / 'w.pt'}" in ship(tmp_path / "d", "tiny-d", folder=tmp_path / "w").data
+
 # ---------------------------------------------------------------- the shipped preset
 
 @pytest.fixture(scope="module")

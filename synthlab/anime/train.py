@@ -25,7 +25,7 @@ __all__ = ['TRAIN_SEED_OFFSET', 'VAL_SEED_OFFSET', 'TEST_SEED_OFFSET', 'GUIDES',
            'AOT_SHOTS', 'check_guide', 'guide_flows', 'guide_tensors', 'GuidedAnimeInterp', 'guided_anime_interp',
            'blend_init_', 'tone', 'CelTriplets', 'edge_mask', 'flow_targets', 'anime_loss', 'AnimeTaskConfig',
            'anime_spec', 'anime_task', 'train_anime', 'anime_tiny_task', 'heldout_triplets', 'benchmark_sets',
-           'benchmark', 'benchmark_metrics', 'benchmark_table', 'load_run', 'ship', 'preset_history']
+           'benchmark', 'benchmark_metrics', 'benchmark_table', 'load_run', 'run_stages', 'ship', 'preset_history']
 
 # %% ../../nbs/17_anime.train.ipynb #c007
 TRAIN_SEED_OFFSET = 10_000_000  # training triplet i: make_triplet(TRAIN_SEED_OFFSET + i); i < 5,000,000
@@ -382,18 +382,41 @@ def load_run(run_dir) -> tuple[GuidedAnimeInterp, AnimeTaskConfig, History]:
     load_state_dict_strict(model, ck["model"], name=f"run {run}")
     return model.eval(), tcfg, History(ck.get("history", []))
 
+def run_stages(run_dir) -> list[Path]:
+    "The run folders behind `run_dir`, first stage first: a run started with `--init OTHER_RUN/last.pt` continues OTHER_RUN."
+    chain, run = [], Path(run_dir)
+    while True:
+        if any(run.resolve() == r.resolve() for r in chain): raise InputError(f"the runs' --init weights go round in a circle at {run}")
+        chain.insert(0, run)
+        init = load_checkpoint(run / "last.pt").get("config", {}).get("init")
+        if not init or Path(init).name != "last.pt" or not (Path(init).parent / "task.json").is_file(): return chain
+        run = Path(init).parent
+
+def _data_line(tcfg:AnimeTaskConfig, steps:int) -> str:
+    crop = (f"made at {tcfg.gen_size[0]}x{tcfg.gen_size[1]}, uncropped" if tuple(tcfg.gen_size) == tuple(tcfg.size) else
+            f"made at {tcfg.gen_size[0]}x{tcfg.gen_size[1]} and cropped to {tcfg.size[0]}x{tcfg.size[1]}")
+    return (f"synthetic cel triplets (synthlab.anime.data.make_triplet), seeds {TRAIN_SEED_OFFSET} + i for i < {tcfg.n_train}, "
+            f"levels {list(tcfg.levels)} cycled, {crop}, flips and time reversal, {tcfg.texture:.0%} of the scenes painted "
+            f"(add_paint), {tcfg.dark:.0%} of the items darkened (tone); guide {tcfg.guide!r}; {steps} steps")
+
 def ship(run_dir, name:str="anime-small", metrics:dict|None=None, command:str="", folder=None, force:bool=False, every:int=1):
-    "Save run `run_dir` as preset `name` (weights + card via `hub.save_weights`) and its history (every `every`-th record)."
+    "Save run `run_dir` as preset `name` (weights + card via `hub.save_weights`) and the history of all its `run_stages` (every `every`-th record)."
     from synthlab.hub import save_weights
-    model, tcfg, hist = load_run(run_dir)
-    steps = hist.records[-1]["step"] if len(hist) else 0
-    data = (f"synthetic cel triplets (synthlab.anime.data.make_triplet), seeds {TRAIN_SEED_OFFSET} + i for i < {tcfg.n_train}, "
-            f"levels {list(tcfg.levels)} cycled, made at {tcfg.gen_size[0]}x{tcfg.gen_size[1]} and cropped to "
-            f"{tcfg.size[0]}x{tcfg.size[1]}, flips and time reversal, {tcfg.texture:.0%} of the scenes painted (add_paint), "
-            f"{tcfg.dark:.0%} of the items darkened (tone); guide {tcfg.guide!r}; {steps} steps")
+    model, tcfg, _ = load_run(run_dir)
+    stages, lines, recs, offset = run_stages(run_dir), [], [], 0
+    for k, run in enumerate(stages):
+        _, tk, hk = load_run(run)
+        steps = hk.records[-1]["step"] if len(hk) else 0
+        start = load_checkpoint(run / "last.pt").get("config", {}).get("init")
+        lines.append(_data_line(tk, steps) + (f", started from {start}" if k == 0 and start else ""))
+        # one history: a later stage's steps continue the earlier ones', and each record says its stage
+        recs += [{**r, "step": r["step"] + offset, **({"stage": k + 1} if len(stages) > 1 else {})} for r in hk.records]
+        offset += steps
+    data = lines[0] if len(lines) == 1 else "; ".join(f"stage {k + 1}{' (fine-tuned from stage ' + str(k) + ')' if k else ''}: {l}"
+                                                     for k, l in enumerate(lines))
     card = save_weights(model, name, "synthlab.anime.train:guided_anime_interp", tcfg.model_config(), data=data,
                         command=command, metrics=metrics or {}, folder=folder, force=force)
-    save_history(hist, name, folder, every, force)
+    save_history(History(recs), name, folder, every, force)
     return card
 
 def preset_history(name:str="anime-small", folder=None) -> History:
