@@ -365,6 +365,8 @@ def init_weights_(model:nn.Module, init) -> nn.Module:
         obj = hub.load_checkpoint(p)
         sd = hub.strip_prefix(hub.extract_state_dict(obj, "model" if obj.get("format") == _CKPT_FORMAT else None))
         name = f"init weights {p.name}"
+    elif p.is_dir():
+        raise InputError(f"init weights {str(init)!r} is a folder", f"give the file inside it, e.g. {p / 'last.pt'}")
     elif p.suffix or os.sep in str(init) or p.exists():
         raise MissingFileError(f"init weights {str(init)!r}: no such file", "give a weights file, a run's last.pt or a preset name")
     else: sd, name = hub.load(str(init)).state_dict(), f"preset {str(init)!r}"   # unknown names: InputError listing the presets

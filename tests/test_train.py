@@ -301,6 +301,7 @@ def test_init_weights_errors(tmp_path):
     src = mlp(); fit(src, toy_data(64), noisy_loss, cfg_(epochs=1, out_dir=tmp_path / "src"))
     with pytest.raises(CheckpointError, match="does not fit"): init_weights_(nn.Linear(4, 1), tmp_path / "src" / "last.pt")
     with pytest.raises(MissingFileError, match="no such file"): init_weights_(mlp(), tmp_path / "nope.pt")
+    with pytest.raises(InputError, match="is a folder.*src/last.pt"): init_weights_(mlp(), tmp_path / "src")
     with pytest.raises(InputError, match="no preset named 'nope'"): init_weights_(mlp(), "nope")
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(CheckpointError): init_weights_(mlp(), tmp_path / "junk.pt")
