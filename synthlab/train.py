@@ -154,15 +154,11 @@ def save_checkpoint(obj:dict, path:str|Path) -> Path:
     return path
 
 def load_checkpoint(path:str|Path) -> dict:
-    "Load a checkpoint with `torch.load(weights_only=True)` onto the CPU, turning failures into synthlab errors."
+    "Read a training checkpoint onto the CPU with synthlab's one loader, `hub.load_checkpoint` (`weights_only=True`)."
     path = Path(path)
     if not path.is_file(): raise MissingFileError(f"no checkpoint at {path}")
-    try: ck = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise CheckpointError(f"cannot read checkpoint {path}: {type(e).__name__}: {str(e).splitlines()[0][:200]}",
-                              "it is truncated, not a torch checkpoint, or contains pickled objects") from None
-    if not isinstance(ck, dict): raise CheckpointError(f"checkpoint {path} holds a {type(ck).__name__}, expected a dict")
-    return ck
+    from synthlab.hub import load_checkpoint as read   # lazily: hub is the loader of every wing, train only adds the message above
+    return dict(read(path, "cpu"))
 
 # %% ../nbs/03_train.ipynb #c027
 def get_rng_state() -> dict:
