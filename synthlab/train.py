@@ -357,16 +357,12 @@ def init_weights_(model:nn.Module, init) -> nn.Module:
     "Copy starting weights into `model` strictly: `init` is a shipped preset's name or a file (weights, or a run's `last.pt`)."
     from synthlab import hub
     p = Path(str(init)).expanduser()
-    if p.is_file():
-        obj = hub.load_checkpoint(p)
-        sd = hub.strip_prefix(hub.extract_state_dict(obj, "model" if obj.get("format") == _CKPT_FORMAT else None))
-        name = f"init weights {p.name}"
-    elif p.is_dir():
+    if p.is_dir():
         raise InputError(f"init weights {str(init)!r} is a folder", f"give the file inside it, e.g. {p / 'last.pt'}")
+    if p.is_file(): hub.load_checkpoint_into(unwrap_model(model), p)   # the loader finds a run's "model" entry itself
     elif p.suffix or os.sep in str(init) or p.exists():
         raise MissingFileError(f"init weights {str(init)!r}: no such file", "give a weights file, a run's last.pt or a preset name")
-    else: sd, name = hub.load(str(init)).state_dict(), f"preset {str(init)!r}"   # unknown names: InputError listing the presets
-    hub.load_state_dict_strict(unwrap_model(model), sd, name=name)
+    else: hub.load_state_dict_strict(unwrap_model(model), hub.load(str(init)).state_dict(), name=f"preset {str(init)!r}")  # unknown names: InputError listing the presets
     return model
 
 # %% ../nbs/03_train.ipynb #c040

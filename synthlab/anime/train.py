@@ -402,13 +402,12 @@ def _data_line(tcfg:AnimeTaskConfig, steps:int) -> str:
 def ship(run_dir, name:str="anime-small", metrics:dict|None=None, command:str="", folder=None, force:bool=False, every:int=1):
     "Save run `run_dir` as preset `name` (weights + card via `hub.save_weights`) and the history of all its `run_stages` (every `every`-th record)."
     from synthlab.hub import save_weights
-    model, tcfg, _ = load_run(run_dir)
     stages, lines, recs, offset = run_stages(run_dir), [], [], 0
+    start = load_checkpoint(stages[0] / "last.pt").get("config", {}).get("init")   # a preset or weights file the first stage began from
     for k, run in enumerate(stages):
-        _, tk, hk = load_run(run)
+        model, tcfg, hk = load_run(run)   # after the loop: the last stage's, i.e. the preset's
         steps = hk.records[-1]["step"] if len(hk) else 0
-        start = load_checkpoint(run / "last.pt").get("config", {}).get("init")
-        lines.append(_data_line(tk, steps) + (f", started from {start}" if k == 0 and start else ""))
+        lines.append(_data_line(tcfg, steps) + (f", started from {start}" if k == 0 and start else ""))
         # one history: a later stage's steps continue the earlier ones', and each record says its stage
         recs += [{**r, "step": r["step"] + offset, **({"stage": k + 1} if len(stages) > 1 else {})} for r in hk.records]
         offset += steps
